@@ -1,0 +1,11 @@
+#pragma once
+// Each command registers its subcommand and options on the app; the callback runs it.
+#include <CLI/CLI.hpp>
+
+namespace sparoa::cli {
+
+void add_inspect_command(CLI::App& app);
+void add_zoo_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
+
+}  // namespace sparoa::cli

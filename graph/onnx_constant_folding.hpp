@@ -1,0 +1,23 @@
+#pragma once
+// Internal to the ONNX importer: folds the shape-computing subgraphs that exporters emit
+// (Shape -> Gather -> Unsqueeze -> Concat -> Reshape, ConstantOfShape, Range, ...) into
+// initializers once shapes are static, so that the graph keeps only real work.
+#include <onnx/onnx_pb.h>
+
+#include <string>
+#include <unordered_map>
+
+namespace sparoa::graph::detail {
+
+// Static types of every value known so far (graph inputs, value_info, outputs).
+using TypeMap = std::unordered_map<std::string, const onnx::TypeProto*>;
+
+// Types (fold-only operators) that are accepted only when they fold away.
+bool is_fold_only_type(const std::string& op_type);
+
+// Replaces every node whose outputs can be computed now by initializers; returns how many
+// nodes were folded. Throws sparoa::Error (naming `origin` and the node) when a constant
+// computation is malformed.
+int fold_constants(onnx::GraphProto& graph, const TypeMap& types, const std::string& origin);
+
+}  // namespace sparoa::graph::detail

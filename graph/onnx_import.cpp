@@ -1,0 +1,482 @@
+#include "graph/onnx_import.hpp"
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "graph/onnx_constant_folding.hpp"
+#include "support/error.hpp"
+#include "support/sha256.hpp"
+
+namespace sparoa::graph {
+namespace {
+
+using detail::TypeMap;
+
+// Everything the importer accepts as a run-time operator. Fold-only operators (Shape,
+// Constant, Range, ...) are accepted too but must disappear by constant folding.
+const std::vector<std::string> kSupported = {
+    "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Conv",
+    "ConvTranspose", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather",
+    "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid",
+    "HardSwish", "Identity", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log",
+    "MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Not", "PRelu", "Pad", "Pow",
+    "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "Relu", "Reshape",
+    "Resize", "Sigmoid", "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Tanh",
+    "Tile", "Transpose", "Unsqueeze", "Where",
+};
+
+const std::unordered_set<std::string> kControlFlow = {"If", "Loop", "Scan", "SequenceMap"};
+
+std::string node_label(const onnx::NodeProto& n) {
+  return "node '" + n.name() + "' (" + n.op_type() + ")";
+}
+
+[[noreturn]] void fail(const std::string& origin, const std::string& what) { throw Error(origin, what); }
+
+std::string first_line(std::string s) {
+  if (auto p = s.find('\n'); p != std::string::npos) s.resize(p);
+  while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::int64_t default_opset(const onnx::ModelProto& model, const std::string& origin) {
+  std::int64_t opset = -1;
+  for (const auto& o : model.opset_import()) {
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
+  }
+  if (opset < 0) fail(origin, "the model imports no default-domain (ai.onnx) opset");
+  if (opset > kMaxOpset) {
+    fail(origin, "opset " + std::to_string(opset) + " is newer than " + std::to_string(kMaxOpset) +
+                     ", the last one ONNX 1.12's checker knows: re-export the model with opset " +
+                     std::to_string(kMaxOpset) + " or lower (e.g. torch.onnx.export(..., opset_version=17))");
+  }
+  if (opset < kMinOpset) {
+    fail(origin, "opset " + std::to_string(opset) + " is older than " + std::to_string(kMinOpset) +
+                     ": convert it with onnx.version_converter or re-export with opset 11-17");
+  }
+  return opset;
+}
+
+// Rejects what we cannot run before the checker gets a chance to print something vaguer.
+void check_operator_types(const onnx::GraphProto& g, const std::string& origin) {
+  static const std::unordered_set<std::string> supported(kSupported.begin(), kSupported.end());
+  for (const auto& n : g.node()) {
+    if (!n.domain().empty() && n.domain() != "ai.onnx") {
+      fail(origin, "unsupported operator '" + n.domain() + ":" + n.op_type() + "' (" + "node '" + n.name() +
+                       "'): custom domains are not supported");
+    }
+    if (kControlFlow.count(n.op_type())) {
+      fail(origin, "unsupported operator '" + n.op_type() + "' (node '" + n.name() +
+                       "'): control flow is not supported; export a model with static control flow");
+    }
+    if (!supported.count(n.op_type()) && !detail::is_fold_only_type(n.op_type())) {
+      fail(origin, "unsupported operator '" + n.op_type() + "' (node '" + n.name() + "')");
+    }
+  }
+}
+
+// Names every node, finds duplicate and dangling tensors and cycles with our own messages,
+// and sorts the nodes topologically (the checker insists on sorted nodes but says only
+// that they are not).
+void check_structure(onnx::GraphProto& g, const std::string& origin) {
+  std::unordered_set<std::string> node_names;
+  for (const auto& n : g.node()) {
+    if (!n.name().empty() && !node_names.insert(n.name()).second) {
+      fail(origin, "duplicate operator name '" + n.name() + "'");
+    }
+  }
+  int counter = 0;
+  for (auto& n : *g.mutable_node()) {
+    while (n.name().empty()) {
+      std::string candidate = n.op_type() + "_" + std::to_string(counter++);
+      if (node_names.insert(candidate).second) n.set_name(candidate);
+    }
+  }
+  std::unordered_map<std::string, int> producer;  // -1: graph input or initializer
+  for (const auto& init : g.initializer()) {
+    if (!producer.emplace(init.name(), -1).second) fail(origin, "duplicate tensor name '" + init.name() + "' (initializer)");
+  }
+  for (const auto& in : g.input()) producer.emplace(in.name(), -1);  // inputs may repeat initializers
+  for (int i = 0; i < g.node_size(); ++i) {
+    for (const auto& out : g.node(i).output()) {
+      if (out.empty()) continue;
+      auto [it, inserted] = producer.emplace(out, i);
+      if (!inserted) {
+        const std::string other = it->second < 0 ? "a graph input or initializer" : "node '" + g.node(it->second).name() + "'";
+        fail(origin, "duplicate tensor name '" + out + "': produced by " + node_label(g.node(i)) + " and by " + other);
+      }
+    }
+  }
+  std::vector<std::vector<int>> users(g.node_size());
+  std::vector<int> pending(g.node_size(), 0);
+  for (int i = 0; i < g.node_size(); ++i) {
+    std::set<int> preds;
+    for (const auto& in : g.node(i).input()) {
+      if (in.empty()) continue;
+      auto it = producer.find(in);
+      if (it == producer.end()) {
+        fail(origin, node_label(g.node(i)) + ": input '" + in + "' is produced by no operator, graph input or initializer");
+      }
+      if (it->second >= 0) preds.insert(it->second);
+    }
+    pending[i] = static_cast<int>(preds.size());
+    for (int p : preds) users[p].push_back(i);
+  }
+  std::vector<int> order, ready;
+  for (int i = g.node_size(); i-- > 0;) if (pending[i] == 0) ready.push_back(i);
+  while (!ready.empty()) {
+    int i = ready.back();
+    ready.pop_back();
+    order.push_back(i);
+    for (int u : users[i]) {
+      if (--pending[u] == 0) ready.insert(std::upper_bound(ready.begin(), ready.end(), u, std::greater<>()), u);
+    }
+  }
+  if (static_cast<int>(order.size()) != g.node_size()) {
+    for (int i = 0; i < g.node_size(); ++i) {
+      if (pending[i] > 0) fail(origin, "the graph has a cycle through " + node_label(g.node(i)));
+    }
+  }
+  for (const auto& out : g.output()) {
+    if (!producer.count(out.name())) fail(origin, "graph output '" + out.name() + "' is produced by no operator");
+  }
+  bool sorted = true;
+  for (int k = 0; k < static_cast<int>(order.size()); ++k) sorted = sorted && order[k] == k;
+  if (!sorted) {
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+    for (int i : order) *nodes.Add() = g.node(i);
+    g.mutable_node()->Swap(&nodes);
+  }
+}
+
+std::string describe_dim(const onnx::TensorShapeProto_Dimension& d) {
+  if (d.has_dim_param() && !d.dim_param().empty()) return "'" + d.dim_param() + "'";
+  return "?";
+}
+
+// Binds symbolic input dimensions: whole shapes from --input-shape, else the first
+// dimension from --batch. Static dimensions are never overridden: a model exported with a
+// fixed batch often has that batch baked into Reshape constants, so changing it would give
+// silently wrong shapes.
+std::int64_t bind_inputs(onnx::GraphProto& g, const ImportOptions& options, const std::string& origin) {
+  std::unordered_set<std::string> initializers;
+  for (const auto& init : g.initializer()) initializers.insert(init.name());
+  std::set<std::string> unused;
+  for (const auto& [name, shape] : options.input_shapes) unused.insert(name);
+  std::int64_t batch = options.batch.value_or(-1);
+  for (auto& in : *g.mutable_input()) {
+    if (initializers.count(in.name())) continue;
+    const std::string who = "input '" + in.name() + "'";
+    if (!in.type().has_tensor_type()) fail(origin, who + " is not a tensor");
+    auto* tt = in.mutable_type()->mutable_tensor_type();
+    auto bound = options.input_shapes.find(in.name());
+    if (bound != options.input_shapes.end()) {
+      unused.erase(in.name());
+      const Shape& want = bound->second;
+      if (tt->has_shape() && tt->shape().dim_size() != static_cast<int>(want.size())) {
+        fail(origin, who + " has rank " + std::to_string(tt->shape().dim_size()) + ", but --input-shape gives " +
+                         shape_string(want));
+      }
+      if (!tt->has_shape()) {
+        for (std::size_t i = 0; i < want.size(); ++i) tt->mutable_shape()->add_dim();
+      }
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        auto* d = tt->mutable_shape()->mutable_dim(static_cast<int>(i));
+        if (d->has_dim_value() && d->dim_value() != want[i]) {
+          fail(origin, who + ": dimension " + std::to_string(i) + " is fixed at " + std::to_string(d->dim_value()) +
+                           " in the model; --input-shape cannot set it to " + std::to_string(want[i]));
+        }
+        d->clear_dim_param();
+        d->set_dim_value(want[i]);
+      }
+      if (!want.empty() && batch < 0) batch = want[0];
+      continue;
+    }
+    if (!tt->has_shape()) fail(origin, who + " has no shape: give it with --input-shape " + in.name() + "=...");
+    for (int i = 0; i < tt->shape().dim_size(); ++i) {
+      auto* d = tt->mutable_shape()->mutable_dim(i);
+      if (d->has_dim_value() && d->dim_value() >= 0) {
+        if (i == 0 && options.batch && d->dim_value() != *options.batch) {
+          fail(origin, who + ": the batch dimension is fixed at " + std::to_string(d->dim_value()) +
+                           " in the model; it cannot be bound to --batch " + std::to_string(*options.batch) +
+                           " (re-export with a dynamic batch axis)");
+        }
+        continue;
+      }
+      if (i == 0 && options.batch) {
+        d->clear_dim_param();
+        d->set_dim_value(*options.batch);
+        continue;
+      }
+      fail(origin, who + " has unknown dimension " + describe_dim(*d) + " (axis " + std::to_string(i) +
+                       "): bind it with " + (i == 0 ? "--batch B or " : "") + "--input-shape " + in.name() + "=...");
+    }
+    if (batch < 0 && tt->shape().dim_size() > 0) batch = tt->shape().dim(0).dim_value();
+  }
+  if (!unused.empty()) fail(origin, "--input-shape names '" + *unused.begin() + "', which is not an input of the model");
+  return batch > 0 ? batch : 1;
+}
+
+TypeMap collect_types(const onnx::GraphProto& g) {
+  TypeMap types;
+  for (const auto& v : g.input()) types[v.name()] = &v.type();
+  for (const auto& v : g.value_info()) types[v.name()] = &v.type();
+  for (const auto& v : g.output()) types[v.name()] = &v.type();
+  return types;
+}
+
+void infer_shapes(onnx::ModelProto& model, const std::string& origin) {
+  try {
+    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*error_mode=*/1, /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    fail(origin, "shape inference failed: " + first_line(e.what()));
+  }
+}
+
+// Raw little-endian bytes of an initializer, whatever field the exporter used.
+std::string tensor_bytes(onnx::TensorProto& t, const Tensor& meta, const std::string& origin) {
+  const std::string who = "initializer '" + t.name() + "'";
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    fail(origin, who + " uses external data, which is not supported yet: save the model with its weights inside");
+  }
+  const std::int64_t n = meta.elements();
+  const std::size_t width = dtype_size(meta.dtype);
+  if (meta.dtype == DType::string) return {};
+  if (width == 0) fail(origin, who + " has unsupported element type " + std::to_string(t.data_type()));
+  const std::size_t expected = static_cast<std::size_t>(n) * width;
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != expected) {
+      fail(origin, who + ": raw data holds " + std::to_string(t.raw_data().size()) + " bytes, its shape " +
+                       shape_string(meta.shape) + " needs " + std::to_string(expected));
+    }
+    return std::move(*t.mutable_raw_data());
+  }
+  std::string out(expected, '\0');
+  auto check = [&](int have) {
+    if (have != n) {
+      fail(origin, who + ": holds " + std::to_string(have) + " values, its shape " + shape_string(meta.shape) +
+                       " needs " + std::to_string(n));
+    }
+  };
+  char* dst = out.data();
+  switch (meta.dtype) {
+    case DType::f32: check(t.float_data_size()); std::memcpy(dst, t.float_data().data(), expected); break;
+    case DType::f64: check(t.double_data_size()); std::memcpy(dst, t.double_data().data(), expected); break;
+    case DType::i64: check(t.int64_data_size()); std::memcpy(dst, t.int64_data().data(), expected); break;
+    case DType::u64: check(t.uint64_data_size()); std::memcpy(dst, t.uint64_data().data(), expected); break;
+    case DType::u32:
+      check(t.uint64_data_size());
+      for (std::int64_t i = 0; i < n; ++i) {
+        auto v = static_cast<std::uint32_t>(t.uint64_data(static_cast<int>(i)));
+        std::memcpy(dst + i * 4, &v, 4);
+      }
+      break;
+    default:  // int32, int16, int8, uint16, uint8, bool, float16, bfloat16 travel in int32_data
+      check(t.int32_data_size());
+      for (std::int64_t i = 0; i < n; ++i) {
+        auto v = static_cast<std::uint32_t>(t.int32_data(static_cast<int>(i)));
+        std::memcpy(dst + i * width, &v, width);  // little-endian: the low bytes
+      }
+      break;
+  }
+  return out;
+}
+
+Shape shape_of(const onnx::TypeProto* type) {
+  Shape s;
+  for (const auto& d : type->tensor_type().shape().dim()) s.push_back(d.has_dim_value() ? d.dim_value() : -1);
+  return s;
+}
+
+AttributeValue convert_attribute(const onnx::AttributeProto& a, const std::string& origin, const onnx::NodeProto& n) {
+  using A = onnx::AttributeProto;
+  switch (a.type()) {
+    case A::INT: return a.i();
+    case A::FLOAT: return static_cast<double>(a.f());
+    case A::STRING: return a.s();
+    case A::INTS: return std::vector<std::int64_t>(a.ints().begin(), a.ints().end());
+    case A::FLOATS: return std::vector<double>(a.floats().begin(), a.floats().end());
+    case A::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
+    default:
+      fail(origin, node_label(n) + ": attribute '" + a.name() + "' has a type we do not support (graph or tensor)");
+  }
+}
+
+// Attribute values that change what an operator computes and that we do not model.
+void check_attributes(const Operator& op, const std::string& origin) {
+  const std::string who = "node '" + op.name + "' (" + op.type + ")";
+  if (op.type == "Resize") {
+    const std::string mode = op.attr_string("mode", "nearest");
+    if (mode != "nearest" && mode != "linear") {
+      fail(origin, who + ": Resize mode '" + mode + "' is not supported (nearest, linear)");
+    }
+  }
+  if (op.type == "Pad") {
+    const std::string mode = op.attr_string("mode", "constant");
+    if (mode != "constant" && mode != "reflect" && mode != "edge") fail(origin, who + ": Pad mode '" + mode + "' is not supported");
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& supported_operator_types() { return kSupported; }
+
+std::pair<std::string, Shape> parse_input_shape(std::string_view arg) {
+  const auto eq = arg.rfind('=');
+  const std::string where = "--input-shape '" + std::string(arg) + "'";
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == arg.size()) {
+    throw Error(where, "expected NAME=DIMxDIMx... (e.g. input=1x3x224x224)");
+  }
+  Shape shape;
+  std::string_view dims = arg.substr(eq + 1);
+  while (!dims.empty()) {
+    const auto x = dims.find('x');
+    std::string_view token = dims.substr(0, x);
+    std::int64_t value = 0;
+    auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+    if (ec != std::errc() || ptr != token.data() + token.size() || value <= 0) {
+      throw Error(where, "dimension '" + std::string(token) + "' is not a positive integer");
+    }
+    shape.push_back(value);
+    if (x == std::string_view::npos) break;
+    dims.remove_prefix(x + 1);
+    if (dims.empty()) throw Error(where, "trailing 'x'");
+  }
+  return {std::string(arg.substr(0, eq)), shape};
+}
+
+Graph import_onnx(const std::filesystem::path& path, const ImportOptions& options) {
+  const std::string origin = path.string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) fail(origin, "no such file (or not a regular file)");
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) fail(origin, "cannot read: " + ec.message());
+  if (size > static_cast<std::uintmax_t>(INT_MAX)) {
+    fail(origin, "larger than 2 GiB, which protobuf cannot parse; save the model with external data");
+  }
+  std::string bytes(size, '\0');
+  std::ifstream in(path, std::ios::binary);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) fail(origin, "cannot read the file");
+  Graph g = import_onnx_bytes(bytes, origin, options);
+  g.source_path = origin;
+  return g;
+}
+
+Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const ImportOptions& options) {
+  onnx::ModelProto model;
+  {
+    google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(std::min<std::size_t>(bytes.size(), INT_MAX)));
+    google::protobuf::io::CodedInputStream coded(&raw);
+    coded.SetTotalBytesLimit(INT_MAX);
+    if (bytes.empty() || !model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+      fail(origin, "not an ONNX model: the protobuf does not parse (garbage or truncated file)");
+    }
+  }
+  if (!model.has_graph()) fail(origin, "not an ONNX model: it has no graph");
+  const std::int64_t opset = default_opset(model, origin);
+  onnx::GraphProto& gp = *model.mutable_graph();
+  check_operator_types(gp, origin);
+  check_structure(gp, origin);
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    fail(origin, "fails the ONNX checker: " + first_line(e.what()));
+  }
+
+  Graph g;
+  g.name = gp.name().empty() ? std::filesystem::path(origin).stem().string() : gp.name();
+  g.model_sha256 = sha256_hex(bytes);
+  g.opset = opset;
+  g.batch = bind_inputs(gp, options, origin);
+
+  // Shapes and folding alternate: folding a Shape node can make a Reshape's target static,
+  // which makes more shapes known, which lets more Shape nodes fold.
+  for (int round = 0; round < 16; ++round) {
+    infer_shapes(model, origin);
+    if (detail::fold_constants(gp, collect_types(gp), origin) == 0) break;
+  }
+  for (const auto& n : gp.node()) {
+    if (detail::is_fold_only_type(n.op_type())) {
+      fail(origin, node_label(n) + " computes on run-time values; it is supported only when its inputs are "
+                                   "static (bind the input shapes with --batch or --input-shape)");
+    }
+  }
+
+  // Tensors: inputs, then weights, then activations in node order.
+  const TypeMap types = collect_types(gp);
+  std::unordered_set<std::string> initializer_names;
+  for (const auto& init : gp.initializer()) initializer_names.insert(init.name());
+  for (const auto& in : gp.input()) {
+    if (initializer_names.count(in.name())) continue;
+    Tensor t{in.name(), static_cast<DType>(in.type().tensor_type().elem_type()), shape_of(&in.type()),
+             TensorRole::input, nullptr};
+    g.add_tensor(std::move(t));
+  }
+  for (auto& init : *gp.mutable_initializer()) {
+    Tensor t{init.name(), static_cast<DType>(init.data_type()), Shape(init.dims().begin(), init.dims().end()),
+             TensorRole::weight, nullptr};
+    for (auto d : t.shape) {
+      if (d < 0) fail(origin, "initializer '" + t.name + "' has a negative dimension");
+    }
+    auto data = std::make_shared<TensorData>();
+    data->bytes = tensor_bytes(init, t, origin);
+    t.data = std::move(data);
+    g.add_tensor(std::move(t));
+  }
+  for (const auto& n : gp.node()) {
+    for (const auto& out : n.output()) {
+      if (out.empty()) continue;
+      auto it = types.find(out);
+      const std::string who = "tensor '" + out + "' (output of " + node_label(n) + ")";
+      if (it == types.end() || !it->second->has_tensor_type() || !it->second->tensor_type().has_shape()) {
+        fail(origin, who + " has no inferred shape: bind the input shapes with --batch or --input-shape");
+      }
+      Shape s = shape_of(it->second);
+      for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] < 0) {
+          fail(origin, who + " has unknown dimension " + describe_dim(it->second->tensor_type().shape().dim(static_cast<int>(i))) +
+                           " (axis " + std::to_string(i) + ") after shape inference: bind the input shapes with --batch or --input-shape");
+        }
+      }
+      g.add_tensor(Tensor{out, static_cast<DType>(it->second->tensor_type().elem_type()), std::move(s),
+                          TensorRole::activation, nullptr});
+    }
+  }
+  for (const auto& n : gp.node()) {
+    Operator op;
+    op.name = n.name();
+    op.type = n.op_type();
+    op.inputs.assign(n.input().begin(), n.input().end());
+    op.outputs.assign(n.output().begin(), n.output().end());
+    for (const auto& a : n.attribute()) op.attributes.emplace(a.name(), convert_attribute(a, origin, n));
+    check_attributes(op, origin);
+    g.add_operator(std::move(op));
+  }
+  std::vector<std::string> outputs;
+  for (const auto& o : gp.output()) outputs.push_back(o.name());
+  g.set_outputs(std::move(outputs));
+  try {
+    g.finalize();
+  } catch (const Error& e) {
+    fail(origin, e.what());
+  }
+  compute_features(g, options.count_weight_zeros);
+  return g;
+}
+
+}  // namespace sparoa::graph
