@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# README command (2): install what is missing, build, and run every test: the Release build
+# (all tests, the large zoo models included) and an ASan+UBSan build (all tests but the
+# large models). Prints how long each step took; exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+declare -a timing=()
+step() {  # step NAME COMMAND...
+  local name=$1; shift
+  local start=$SECONDS
+  echo "=== $name"
+  "$@"
+  timing+=("$(printf '%-34s %5d s' "$name" $((SECONDS - start)))")
+}
+
+step "install dependencies" scripts/install-deps.sh
+mkdir -p build build-asan
+step "build (Release)" scripts/build.sh build
+step "tests (Release)" ctest --test-dir build -j"$jobs" --output-on-failure --timeout 900
+step "build (ASan+UBSan)" scripts/build.sh build-asan -DSPAROA_SANITIZE=ON -DSPAROA_WITH_CUDA=OFF \
+  -DSPAROA_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
+step "tests (ASan+UBSan)" env SPAROA_SKIP_LARGE_MODELS=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900
+
+echo
+echo "step                                time"
+printf '%s\n' "${timing[@]}"
