@@ -175,8 +175,13 @@ std::string describe_dim(const onnx::TensorShapeProto_Dimension& d) {
 std::int64_t bind_inputs(onnx::GraphProto& g, const ImportOptions& options, const std::string& origin) {
   std::unordered_set<std::string> initializers;
   for (const auto& init : g.initializer()) initializers.insert(init.name());
-  std::set<std::string> unused;
-  for (const auto& [name, shape] : options.input_shapes) unused.insert(name);
+  std::set<std::string> inputs;
+  for (const auto& in : g.input()) {
+    if (!initializers.count(in.name())) inputs.insert(in.name());
+  }
+  for (const auto& [name, shape] : options.input_shapes) {
+    if (!inputs.count(name)) fail(origin, "--input-shape names '" + name + "', which is not an input of the model");
+  }
   std::int64_t batch = options.batch.value_or(-1);
   for (auto& in : *g.mutable_input()) {
     if (initializers.count(in.name())) continue;
@@ -185,7 +190,6 @@ std::int64_t bind_inputs(onnx::GraphProto& g, const ImportOptions& options, cons
     auto* tt = in.mutable_type()->mutable_tensor_type();
     auto bound = options.input_shapes.find(in.name());
     if (bound != options.input_shapes.end()) {
-      unused.erase(in.name());
       const Shape& want = bound->second;
       if (tt->has_shape() && tt->shape().dim_size() != static_cast<int>(want.size())) {
         fail(origin, who + " has rank " + std::to_string(tt->shape().dim_size()) + ", but --input-shape gives " +
@@ -227,7 +231,6 @@ std::int64_t bind_inputs(onnx::GraphProto& g, const ImportOptions& options, cons
     }
     if (batch < 0 && tt->shape().dim_size() > 0) batch = tt->shape().dim(0).dim_value();
   }
-  if (!unused.empty()) fail(origin, "--input-shape names '" + *unused.begin() + "', which is not an input of the model");
   return batch > 0 ? batch : 1;
 }
 

@@ -394,7 +394,9 @@ class ZooModel : public ::testing::TestWithParam<std::string> {
 TEST_P(ZooModel, ParamsAndMacsMatchThePublishedSizes) {
   const auto& info = zoo::model_info(GetParam());
   const auto path = zoo::build_model(info.name, {}, data_dir(), 0);
-  const auto graph = sparoa::graph::import_onnx(path, sparoa::graph::ImportOptions{.batch = 1});
+  sparoa::graph::ImportOptions options;
+  options.batch = 1;
+  const auto graph = sparoa::graph::import_onnx(path, options);
   const auto totals = sparoa::graph::totals(graph);
   const double params = static_cast<double>(info.published_params);
   EXPECT_NEAR(static_cast<double>(totals.params), params, 0.005 * params) << info.name;

@@ -1,0 +1,195 @@
+// End-to-end tests of the `sparoa` command line: exit codes (0 ok, 1 bad input, 2 usage),
+// one-line errors on stderr, and outputs that are whole or absent.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path scratch() {
+  const fs::path dir = fs::path(SPAROA_TEST_DATA_DIR) / "cli_test";
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Runs the binary with stdout and stderr sent to files (no pipes to deadlock on).
+Result run(std::vector<std::string> args) {
+  static int counter = 0;
+  const fs::path base = scratch() / ("run" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  const std::string out = base.string() + ".out", err = base.string() + ".err";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  args.insert(args.begin(), SPAROA_BIN);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  Result r;
+  if (posix_spawn(&pid, SPAROA_BIN, &actions, nullptr, argv.data(), environ) != 0) return r;
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+// One clear line on stderr, exit code 1.
+void expect_input_error(const Result& r, const std::string& needle) {
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line: " << r.err;
+  EXPECT_EQ(r.err.rfind("sparoa: error: ", 0), 0u) << r.err;
+}
+
+fs::path zoo_dir() { return fs::path(SPAROA_TEST_DATA_DIR) / "zoo"; }
+
+fs::path small_model() {
+  const Result r = run({"zoo", "build", "--out", zoo_dir().string(), "--models", "squeezenet1_1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  for (const auto& e : fs::directory_iterator(zoo_dir())) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("squeezenet1_1-s0.00-u-", 0) == 0 && e.path().extension() == ".onnx") return e.path();
+  }
+  ADD_FAILURE() << "zoo build wrote no squeezenet1_1 model";
+  return {};
+}
+
+TEST(Cli, VersionListsBackends) {
+  const Result r = run({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("sparoa "), std::string::npos);
+  EXPECT_NE(r.out.find("backend cpu: oneDNN"), std::string::npos) << r.out;
+#ifdef SPAROA_EXPECT_GPU_BACKEND
+  EXPECT_NE(r.out.find("backend gpu: CUDA runtime"), std::string::npos) << r.out;
+#endif
+}
+
+TEST(Cli, HelpEverywhere) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--help"}, {"inspect", "--help"}, {"zoo", "--help"},
+                                                          {"zoo", "build", "--help"}, {"zoo", "list", "--help"},
+                                                          {"demo", "--help"}}) {
+    const Result r = run(args);
+    EXPECT_EQ(r.code, 0) << args[0];
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({}).code, 2);
+  EXPECT_EQ(run({"frobnicate"}).code, 2);
+  EXPECT_EQ(run({"inspect"}).code, 2);                       // missing MODEL
+  EXPECT_EQ(run({"inspect", "m.onnx", "--batch", "0"}).code, 2);  // not positive
+  EXPECT_EQ(run({"inspect", "m.onnx", "--no-such-flag"}).code, 2);
+}
+
+TEST(Cli, ZooListShowsPublishedSizes) {
+  const Result r = run({"zoo", "list"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* m : {"mobilenetv3_small", "resnet50", "vit_tiny_16", "bert_small"}) {
+    EXPECT_NE(r.out.find(m), std::string::npos) << m;
+  }
+  EXPECT_NE(r.out.find("25557032"), std::string::npos) << "ResNet-50's published parameter count";
+}
+
+TEST(Cli, InspectPrintsTableTotalsAndCsv) {
+  const fs::path model = small_model();
+  const fs::path csv = scratch() / "squeeze.csv";
+  fs::remove(csv);
+  const Result r = run({"inspect", model.string(), "--batch", "2", "--csv", csv.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("FLOP/B"), std::string::npos);
+  EXPECT_NE(r.out.find("quadrant"), std::string::npos);
+  EXPECT_NE(r.out.find("params 1.24 M (1235496)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("batch 2"), std::string::npos);
+  const std::string text = slurp(csv);
+  EXPECT_EQ(text.rfind("index,operator,type,output_shape,macs,flops", 0), 0u);
+  // One header plus one row per operator, all with the same number of columns.
+  std::istringstream lines(text);
+  std::string line;
+  std::size_t rows = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 14) << line;
+    ++rows;
+  }
+  EXPECT_GT(rows, 50u);
+}
+
+TEST(Cli, BadModelsGiveOneLineAndExitOne) {
+  const fs::path garbage = scratch() / "garbage.onnx";
+  std::ofstream(garbage) << "definitely not protobuf \xff\xfe";
+  expect_input_error(run({"inspect", garbage.string()}), "garbage.onnx");
+  expect_input_error(run({"inspect", (scratch() / "missing.onnx").string()}), "missing.onnx");
+
+  const fs::path model = small_model();
+  const std::string bytes = slurp(model);
+  const fs::path truncated = scratch() / "truncated.onnx";
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+  expect_input_error(run({"inspect", truncated.string()}), "truncated.onnx");
+
+  // Unknown dimension: the zoo's batch is symbolic and stays unbound without --batch.
+  expect_input_error(run({"inspect", model.string()}), "unknown dimension 'N'");
+  expect_input_error(run({"inspect", model.string(), "--input-shape", "nope=1x3"}), "'nope'");
+  expect_input_error(run({"inspect", model.string(), "--input-shape", "bad"}), "--input-shape 'bad'");
+}
+
+TEST(Cli, FailedInspectLeavesNoCsv) {
+  const fs::path garbage = scratch() / "garbage2.onnx";
+  std::ofstream(garbage) << "nope";
+  const fs::path csv = scratch() / "never.csv";
+  fs::remove(csv);
+  EXPECT_EQ(run({"inspect", garbage.string(), "--csv", csv.string()}).code, 1);
+  EXPECT_FALSE(fs::exists(csv));
+  // Writing into a folder that does not exist: one error line, nothing left behind.
+  const Result r = run({"inspect", small_model().string(), "--batch", "1", "--csv", (scratch() / "no/such/dir/x.csv").string()});
+  expect_input_error(r, "no/such/dir/x.csv");
+}
+
+TEST(Cli, ZooBuildRejectsBadArguments) {
+  expect_input_error(run({"zoo", "build", "--out", scratch().string(), "--models", "alexnet"}), "alexnet");
+  expect_input_error(run({"zoo", "build", "--out", scratch().string(), "--models", "resnet18", "--sparsity", "1.5"}),
+                     "1.5");
+  expect_input_error(run({"zoo", "build", "--out", scratch().string(), "--models", "resnet18", "--sparsity", "x"}),
+                     "'x'");
+  expect_input_error(run({"zoo", "build", "--out", scratch().string(), "--models", "resnet18", "--structured", "1:4"}),
+                     "2:4");
+}
+
+TEST(Cli, DemoPrintsTotalsAndQuadrantSummary) {
+  const Result r = run({"demo", "--zoo-dir", zoo_dir().string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("mobilenetv3_small at 0% weight sparsity"), std::string::npos);
+  EXPECT_NE(r.out.find("mobilenetv3_small at 90% weight sparsity"), std::string::npos);
+  EXPECT_NE(r.out.find("params 2.54 M (2542856)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sparse/low-I"), std::string::npos);
+  EXPECT_NE(r.out.find("90.0%"), std::string::npos) << "the 90% model's zero-weight share";
+}
+
+}  // namespace
