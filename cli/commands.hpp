@@ -7,5 +7,6 @@ namespace sparoa::cli {
 void add_inspect_command(CLI::App& app);
 void add_zoo_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_schedule_command(CLI::App& app);
 
 }  // namespace sparoa::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   sparoa::cli::add_inspect_command(app);
   sparoa::cli::add_zoo_command(app);
   sparoa::cli::add_demo_command(app);
+  sparoa::cli::add_schedule_command(app);
   app.preparse_callback([&](std::size_t) {
     for (int i = 1; i < argc; ++i) {
       if (std::string(argv[i]) == "--version") {

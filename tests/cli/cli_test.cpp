@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 extern char** environ;
@@ -180,6 +181,69 @@ TEST(Cli, ZooBuildRejectsBadArguments) {
                      "'x'");
   expect_input_error(run({"zoo", "build", "--out", scratch().string(), "--models", "resnet18", "--structured", "1:4"}),
                      "2:4");
+}
+
+// Rewrites the schedule's text with `edit` and checks it.
+Result check_edited(const fs::path& schedule, const fs::path& model, const std::string& name,
+                    const std::function<std::string(std::string)>& edit) {
+  const fs::path edited = scratch() / name;
+  std::ofstream(edited) << edit(slurp(schedule));
+  return run({"schedule", "check", edited.string(), model.string()});
+}
+
+std::string replace_once(std::string text, const std::string& from, const std::string& to) {
+  const auto p = text.find(from);
+  EXPECT_NE(p, std::string::npos) << from;
+  if (p != std::string::npos) text.replace(p, from.size(), to);
+  return text;
+}
+
+TEST(Cli, ScheduleTemplateAndCheck) {
+  const fs::path model = small_model();
+  const fs::path schedule = scratch() / "squeeze.yaml";
+  Result r = run({"schedule", "template", model.string(), "-o", schedule.string(), "--lane", "cpu0"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run({"schedule", "check", schedule.string(), model.string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("valid for"), std::string::npos);
+
+  const std::string text = slurp(schedule);
+  // The first three entries in topological order: features.0.conv (0), its activation (1), ...
+  const auto first = text.find("  - {op: ");
+  const auto second = text.find("  - {op: ", first + 1);
+  const auto third = text.find("  - {op: ", second + 1);
+  const std::string entry0 = text.substr(first, second - first);
+  const std::string entry1 = text.substr(second, third - second);
+
+  // An operator missing.
+  expect_input_error(check_edited(schedule, model, "missing.yaml", [&](std::string t) { return replace_once(t, entry1, ""); }),
+                     "is not placed");
+  // An operator named twice.
+  expect_input_error(check_edited(schedule, model, "twice.yaml",
+                                  [&](std::string t) { return replace_once(t, entry1, entry1 + entry1); }),
+                     "twice");
+  // A broken dependency: the first two operators swap their order on the lane.
+  expect_input_error(check_edited(schedule, model, "order.yaml", [&](std::string t) {
+                       std::string a = replace_once(entry0, "order: 0", "order: 1");
+                       std::string b = replace_once(entry1, "order: 1", "order: 0");
+                       return replace_once(t, entry0 + entry1, a + b);
+                     }),
+                     "depend");
+  // Another model's schedule.
+  const auto hash = text.find("sha256: ") + 8;
+  expect_input_error(check_edited(schedule, model, "other.yaml", [&](std::string t) {
+                       t[hash] = t[hash] == 'a' ? 'b' : 'a';
+                       return t;
+                     }),
+                     "another model");
+  // Not YAML at all, and an unknown key.
+  expect_input_error(check_edited(schedule, model, "garbage.yaml", [](std::string) { return "{[}: ::\n"; }), "garbage.yaml");
+  expect_input_error(check_edited(schedule, model, "key.yaml",
+                                  [&](std::string t) { return replace_once(t, "batch: 1", "batch: 1\nlanes: 2"); }),
+                     "lanes");
+  // A template that cannot be written leaves nothing behind.
+  r = run({"schedule", "template", model.string(), "-o", (scratch() / "none/s.yaml").string()});
+  expect_input_error(r, "none/s.yaml");
 }
 
 TEST(Cli, DemoPrintsTotalsAndQuadrantSummary) {

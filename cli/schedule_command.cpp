@@ -1,0 +1,79 @@
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "graph/onnx_import.hpp"
+#include "graph/schedule.hpp"
+#include "support/error.hpp"
+
+namespace sparoa::cli {
+namespace {
+
+graph::Graph load_model(const std::string& path, std::optional<std::int64_t> batch) {
+  graph::ImportOptions options;
+  options.batch = batch;
+  return graph::import_onnx(path, options);
+}
+
+}  // namespace
+
+void add_schedule_command(CLI::App& app) {
+  auto* sched = app.add_subcommand("schedule", "Schedules (DESIGN.md's YAML schema): check one against its model, "
+                                               "or write a single-lane one to start from");
+  sched->require_subcommand(1);
+
+  struct CheckArgs {
+    std::string schedule, model;
+  };
+  auto check = std::make_shared<CheckArgs>();
+  auto* c = sched->add_subcommand("check", "Validate a schedule against its model: every operator placed once, "
+                                           "kernels, lane orders, dependencies, fusions, model hash");
+  c->add_option("schedule", check->schedule, "schedule YAML")->required();
+  c->add_option("model", check->model, "ONNX model the schedule is for")->required();
+  c->callback([check] {
+    const graph::Schedule s = graph::read_schedule(check->schedule);
+    const graph::Graph g = load_model(check->model, s.batch);
+    graph::validate_schedule(s, g, check->schedule);
+    std::size_t lanes = 0;
+    {
+      std::vector<std::string> seen;
+      for (const auto& e : s.entries) {
+        if (std::find(seen.begin(), seen.end(), e.lane) == seen.end()) seen.push_back(e.lane);
+      }
+      lanes = seen.size();
+    }
+    std::cout << fmt::format("{}: valid for {} (batch {}, {} operators on {} lanes)\n", check->schedule, g.name,
+                             s.batch, s.entries.size(), lanes);
+  });
+
+  struct TemplateArgs {
+    std::string model, lane = "cpu0", out, platform = "host", power_mode = "default";
+    std::int64_t batch = 1;
+  };
+  auto tmpl = std::make_shared<TemplateArgs>();
+  auto* t = sched->add_subcommand("template", "Write a valid schedule that runs every operator densely, in "
+                                              "topological order, on one lane");
+  t->add_option("model", tmpl->model, "ONNX model")->required();
+  t->add_option("--out,-o", tmpl->out, "schedule YAML to write")->required();
+  t->add_option("--lane", tmpl->lane, "the lane")->capture_default_str();
+  t->add_option("--batch,-b", tmpl->batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  t->add_option("--platform", tmpl->platform, "platform name recorded in the schedule")->capture_default_str();
+  t->add_option("--power-mode", tmpl->power_mode, "power mode recorded in the schedule")->capture_default_str();
+  t->callback([tmpl] {
+    const graph::Graph g = load_model(tmpl->model, tmpl->batch);
+    graph::Schedule s;
+    s.model_path = tmpl->model;
+    s.model_sha256 = g.model_sha256;
+    s.platform_name = tmpl->platform;
+    s.platform_power_mode = tmpl->power_mode;
+    s.batch = g.batch;
+    std::int64_t order = 0;
+    for (graph::OpId id : g.topological_order()) s.entries.push_back({g.op(id).name, tmpl->lane, "dense", order++, {}});
+    graph::validate_schedule(s, g, tmpl->out);
+    graph::write_schedule(tmpl->out, s);
+    std::cout << fmt::format("{}: {} operators on lane {}\n", tmpl->out, s.entries.size(), tmpl->lane);
+  });
+}
+
+}  // namespace sparoa::cli
