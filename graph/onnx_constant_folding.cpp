@@ -553,9 +553,18 @@ std::optional<Value> constant_node_value(const onnx::NodeProto& node) {
   return std::nullopt;
 }
 
+}  // namespace
+
+const std::vector<std::string>& fold_only_types() {
+  static const std::vector<std::string> k{"And", "Ceil", "Constant", "ConstantOfShape", "Floor", "Mod",
+                                          "Or", "Range", "ReduceProd", "Shape", "Size"};
+  return k;
+}
+
+namespace {
+
 const std::unordered_set<std::string>& fold_only() {
-  static const std::unordered_set<std::string> k{"Constant", "Shape", "Size", "ConstantOfShape", "Range",
-                                                 "ReduceProd", "Floor", "Ceil", "And", "Or", "Mod"};
+  static const std::unordered_set<std::string> k(fold_only_types().begin(), fold_only_types().end());
   return k;
 }
 

@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <string>
+#include <vector>
 #include <unordered_map>
 
 namespace sparoa::graph::detail {
@@ -14,6 +15,7 @@ using TypeMap = std::unordered_map<std::string, const onnx::TypeProto*>;
 
 // Types (fold-only operators) that are accepted only when they fold away.
 bool is_fold_only_type(const std::string& op_type);
+const std::vector<std::string>& fold_only_types();  // sorted
 
 // Replaces every node whose outputs can be computed now by initializers; returns how many
 // nodes were folded. Throws sparoa::Error (naming `origin` and the node) when a constant

@@ -338,6 +338,7 @@ void check_attributes(const Operator& op, const std::string& origin) {
 }  // namespace
 
 const std::vector<std::string>& supported_operator_types() { return kSupported; }
+const std::vector<std::string>& folded_operator_types() { return detail::fold_only_types(); }
 
 std::pair<std::string, Shape> parse_input_shape(std::string_view arg) {
   const auto eq = arg.rfind('=');
@@ -413,11 +414,23 @@ Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const
     infer_shapes(model, origin);
     if (detail::fold_constants(gp, collect_types(gp), origin) == 0) break;
   }
+  std::unordered_set<std::string> graph_outputs;
+  for (const auto& o : gp.output()) graph_outputs.insert(o.name());
   for (const auto& n : gp.node()) {
-    if (detail::is_fold_only_type(n.op_type())) {
-      fail(origin, node_label(n) + " computes on run-time values; it is supported only when its inputs are "
-                                   "static (bind the input shapes with --batch or --input-shape)");
+    if (!detail::is_fold_only_type(n.op_type())) continue;
+    std::unordered_set<std::string> constants;
+    for (const auto& init : gp.initializer()) constants.insert(init.name());
+    const bool static_inputs =
+        n.op_type() == "Shape" || n.op_type() == "Size" ||
+        std::all_of(n.input().begin(), n.input().end(), [&](const std::string& i) { return i.empty() || constants.count(i); });
+    for (const auto& out : n.output()) {
+      if (static_inputs && graph_outputs.count(out)) {
+        fail(origin, node_label(n) + " computes graph output '" + out +
+                         "', which is a constant or depends only on shapes: no operator would be left to run it");
+      }
     }
+    fail(origin, node_label(n) + " computes on run-time values; it is supported only when its inputs are "
+                                 "static (bind the input shapes with --batch or --input-shape)");
   }
 
   // Tensors: inputs, then weights, then activations in node order.

@@ -29,8 +29,11 @@ std::pair<std::string, Shape> parse_input_shape(std::string_view arg);
 inline constexpr std::int64_t kMinOpset = 11;
 inline constexpr std::int64_t kMaxOpset = 17;
 
-// Operator types the importer accepts, sorted.
+// Operator types the importer accepts as run-time operators, sorted.
 const std::vector<std::string>& supported_operator_types();
+// Operator types accepted only when they fold to constants (Constant, Shape, Range, ...),
+// sorted. They never appear in an imported Graph.
+const std::vector<std::string>& folded_operator_types();
 
 // Throws sparoa::Error with one clear line naming the file and the tensor, node or operator.
 Graph import_onnx(const std::filesystem::path& path, const ImportOptions& options = {});
