@@ -80,7 +80,7 @@ WeightRoles weight_roles(const Graph& g, const Operator& op) {
   auto add_if_weight = [&](std::size_t i, bool allow_scalar) {
     if (i >= op.inputs.size() || !is_weight(g, op.inputs[i])) return false;
     const Tensor& t = g.tensor(op.inputs[i]);
-    if (!is_float(t.dtype) || (!allow_scalar && t.elements() <= 1)) return false;
+    if (!is_float(t.dtype) || t.derived || (!allow_scalar && t.elements() <= 1)) return false;
     r.params.push_back(i);
     return true;
   };
@@ -99,6 +99,8 @@ WeightRoles weight_roles(const Graph& g, const Operator& op) {
     add_if_weight(2, true);  // shift; BatchNormalization's running mean and variance are not trained
   } else if (type == "PRelu") {
     add_if_weight(1, true);
+  } else if (type == "Expand" || type == "Tile") {
+    add_if_weight(0, false);  // a broadcast class token
   } else if (type == "Add" || type == "Sub" || type == "Mul" || type == "Div" || type == "Concat") {
     // Biases, position embeddings, a class token, decomposed LayerNorm's gamma and beta;
     // scalar constants (epsilon, 1/sqrt(d), GELU's 0.5) are not parameters.

@@ -479,7 +479,8 @@ class Folder {
     if (t == "Expand") {
       need(2);
       const Dims shape = broadcast(in[0]->shape, ints_of(*in[1]));
-      Value ones{in[0]->dtype, shape, {}};
+      Value ones{in[0]->dtype, shape, std::vector<long double>(static_cast<std::size_t>(std::max<std::int64_t>(count(shape), 0)), 1)};
+      if (count(shape) > kMaxFoldElements) fail("constant result too large to fold");
       return nary({in[0], &ones}, in[0]->dtype, [](const std::vector<long double>& a) { return a[0]; });
     }
     if (t == "Range") {
@@ -572,7 +573,29 @@ const std::unordered_set<std::string>& fold_only() {
 
 bool is_fold_only_type(const std::string& op_type) { return fold_only().count(op_type) != 0; }
 
-int fold_constants(onnx::GraphProto& graph, const TypeMap& types, const std::string& origin) {
+namespace {
+
+bool is_parameter_like(const TensorProto& t) {
+  if (t.data_type() != TensorProto::FLOAT && t.data_type() != TensorProto::DOUBLE &&
+      t.data_type() != TensorProto::FLOAT16 && t.data_type() != TensorProto::BFLOAT16) {
+    return false;
+  }
+  std::int64_t n = 1;
+  for (auto d : t.dims()) n *= d;
+  return n > 1;
+}
+
+}  // namespace
+
+FoldState initial_fold_state(const onnx::GraphProto& graph) {
+  FoldState state;
+  for (const auto& init : graph.initializer()) {
+    if (is_parameter_like(init)) state.parameters.insert(init.name());
+  }
+  return state;
+}
+
+int fold_constants(onnx::GraphProto& graph, const TypeMap& types, const std::string& origin, FoldState& state) {
   int opset = 17;  // only the Unsqueeze/Squeeze/ReduceSum axes form depends on it
   std::unordered_map<std::string, Value> constants;
   std::unordered_map<std::string, const TensorProto*> initializers;
@@ -612,10 +635,12 @@ int fold_constants(onnx::GraphProto& graph, const TypeMap& types, const std::str
       if (tensor_attr) {
         TensorProto tp = tensor_attr->t();
         tp.set_name(node.output(0));
+        if (is_parameter_like(tp)) state.parameters.insert(tp.name());
         if (auto v = read(tp, kMaxFoldElements)) constants.emplace(node.output(0), std::move(*v));
         new_initializers.push_back(std::move(tp));
       } else if (auto v = constant_node_value(node)) {
         new_initializers.push_back(write(*v, node.output(0)));
+        if (is_parameter_like(new_initializers.back())) state.parameters.insert(node.output(0));
         constants.emplace(node.output(0), std::move(*v));
       } else {
         throw Error(origin + ": node '" + node.name() + "' (Constant)", "has no value attribute");
@@ -625,7 +650,7 @@ int fold_constants(onnx::GraphProto& graph, const TypeMap& types, const std::str
       std::vector<const Value*> in;
       bool all_constant = true;
       for (const auto& name : node.input()) {
-        const Value* v = lookup(name);
+        const Value* v = state.parameters.count(name) ? nullptr : lookup(name);
         if (!name.empty() && !v) all_constant = false;
         in.push_back(v);
       }
@@ -642,6 +667,7 @@ int fold_constants(onnx::GraphProto& graph, const TypeMap& types, const std::str
         result = folder.eval(in, in_shape ? &*in_shape : nullptr, out_dtype);
         if (result) {
           handled = true;
+          state.derived.insert(node.output(0));
           new_initializers.push_back(write(*result, node.output(0)));
           constants.emplace(node.output(0), std::move(*result));
         }

@@ -410,9 +410,10 @@ Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const
 
   // Shapes and folding alternate: folding a Shape node can make a Reshape's target static,
   // which makes more shapes known, which lets more Shape nodes fold.
+  detail::FoldState fold_state = detail::initial_fold_state(gp);
   for (int round = 0; round < 16; ++round) {
     infer_shapes(model, origin);
-    if (detail::fold_constants(gp, collect_types(gp), origin) == 0) break;
+    if (detail::fold_constants(gp, collect_types(gp), origin, fold_state) == 0) break;
   }
   std::unordered_set<std::string> graph_outputs;
   for (const auto& o : gp.output()) graph_outputs.insert(o.name());
@@ -446,6 +447,7 @@ Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const
   for (auto& init : *gp.mutable_initializer()) {
     Tensor t{init.name(), static_cast<DType>(init.data_type()), Shape(init.dims().begin(), init.dims().end()),
              TensorRole::weight, nullptr};
+    t.derived = fold_state.derived.count(init.name()) != 0;
     for (auto d : t.shape) {
       if (d < 0) fail(origin, "initializer '" + t.name + "' has a negative dimension");
     }

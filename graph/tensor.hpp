@@ -38,6 +38,8 @@ struct Tensor {
   Shape shape;  // always static after import
   TensorRole role = TensorRole::activation;
   std::shared_ptr<const TensorData> data;  // set for weights only
+  // A weight the importer computed by folding a shape subgraph: constant, not a parameter.
+  bool derived = false;
 
   std::int64_t elements() const { return element_count(shape); }
   std::int64_t size_bytes() const { return elements() * static_cast<std::int64_t>(dtype_size(dtype)); }

@@ -15,8 +15,10 @@ namespace {
 
 std::filesystem::path temp_name(const std::filesystem::path& target) {
   static std::atomic<unsigned> counter{0};
-  auto name = "." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-              std::to_string(counter++);
+  // Built with append(): gcc 12 warns falsely (-Wrestrict) on `"." + std::string`.
+  std::string name = ".";
+  name.append(target.filename().string()).append(".tmp.");
+  name.append(std::to_string(::getpid())).append(".").append(std::to_string(counter++));
   return target.parent_path() / name;
 }
 

@@ -117,3 +117,35 @@ TEST(Features, QuadrantsFollowThresholds) {
 
 }  // namespace
 }  // namespace sparoa::graph
+
+namespace sparoa::graph {
+namespace {
+
+// y = Concat(Expand(cls, [N, 1, 4]), x): ViT's class token. The broadcast must stay an
+// operator (its input is a parameter) and the parameters must not grow with the batch.
+TEST(Features, BroadcastParameterIsNotFoldedNorCountedPerSample) {
+  test::ModelBuilder b;
+  b.input("x", {-1, 2, 4});
+  b.weight("cls", {1, 1, 4}, {1, 2, 3, 4});
+  b.ints("tail", {2}, {1, 4});
+  auto& shape = b.node("Shape", {"x"}, {"n"}, "shape");
+  test::ModelBuilder::attr(shape, "end", std::int64_t{1});
+  auto& cat = b.node("Concat", {"n", "tail"}, {"target"}, "target_cat");
+  test::ModelBuilder::attr(cat, "axis", std::int64_t{0});
+  b.node("Expand", {"cls", "target"}, {"cls_b"}, "expand");
+  auto& join = b.node("Concat", {"cls_b", "x"}, {"y"}, "join");
+  test::ModelBuilder::attr(join, "axis", std::int64_t{1});
+  b.output("y", 3);
+  for (std::int64_t batch : {1, 3}) {
+    ImportOptions o;
+    o.batch = batch;
+    const Graph g = import_onnx_bytes(b.bytes(), "cls.onnx", o);
+    ASSERT_TRUE(g.find_op("expand").has_value()) << "Expand of a parameter must not fold";
+    EXPECT_TRUE(g.tensor("target").derived);
+    EXPECT_EQ(totals(g).params, 4) << "batch " << batch;
+    EXPECT_EQ(g.tensor("y").shape, (Shape{batch, 3, 4}));
+  }
+}
+
+}  // namespace
+}  // namespace sparoa::graph

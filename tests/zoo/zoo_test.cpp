@@ -65,6 +65,7 @@ onnx::ModelProto parse(const std::string& bytes) {
 }
 
 std::vector<float> floats(const onnx::TensorProto& t) {
+  if (t.raw_data().empty()) return {t.float_data().begin(), t.float_data().end()};
   std::vector<float> v(t.raw_data().size() / sizeof(float));
   std::memcpy(v.data(), t.raw_data().data(), v.size() * sizeof(float));
   return v;
@@ -80,7 +81,7 @@ struct PrunableWeight {
 
 struct ModelWeights {
   std::vector<PrunableWeight> prunable;
-  std::map<std::string, std::vector<float>> others;  // every other float initializer
+  std::map<std::string, std::vector<float>> others;  // every other float parameter (not scalars)
 };
 
 ModelWeights weights_of(const onnx::ModelProto& m) {
@@ -105,7 +106,9 @@ ModelWeights weights_of(const onnx::ModelProto& m) {
     out.prunable.push_back(std::move(w));
   }
   for (const auto& t : m.graph().initializer()) {
-    if (t.data_type() == onnx::TensorProto_DataType_FLOAT && !taken.count(t.name())) out.others[t.name()] = floats(t);
+    if (t.data_type() != onnx::TensorProto_DataType_FLOAT || taken.count(t.name())) continue;
+    auto values = floats(t);
+    if (values.size() > 1) out.others[t.name()] = std::move(values);  // not Clip bounds and such
   }
   return out;
 }
