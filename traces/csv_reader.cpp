@@ -25,7 +25,10 @@ enum RecordColumn : std::size_t {
 
 std::string one_of(std::span<const std::string_view> names) {
   std::string s;
-  for (auto n : names) s += (s.empty() ? "" : "|") + std::string(n);
+  for (auto n : names) {
+    if (!s.empty()) s += '|';
+    s.append(n);
+  }
   return s;
 }
 
