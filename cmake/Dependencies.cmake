@@ -18,6 +18,7 @@ add_library(sparoa_dnnl INTERFACE)
 target_include_directories(sparoa_dnnl INTERFACE ${DNNL_INCLUDE_DIR})
 target_link_libraries(sparoa_dnnl INTERFACE ${DNNL_LIBRARY})
 find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
 
 set(SPAROA_HAVE_SIMGRID OFF)
 if(SPAROA_WITH_SIMGRID)

@@ -37,7 +37,7 @@ bool is_weight(const Graph& g, const std::string& name) {
 
 std::int64_t count_zeros(const Tensor& t) {
   if (!t.data) return 0;
-  const std::string& b = t.data->bytes;
+  const std::string_view b = t.data->bytes();
   const std::int64_t n = t.elements();
   std::int64_t zeros = 0;
   switch (t.dtype) {

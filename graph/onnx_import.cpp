@@ -8,16 +8,24 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "graph/onnx_constant_folding.hpp"
+#include "graph/onnx_wire.hpp"
 #include "support/error.hpp"
 #include "support/sha256.hpp"
 
@@ -251,7 +259,31 @@ void infer_shapes(onnx::ModelProto& model, const std::string& origin) {
   }
 }
 
+// Where the weights of a model come from: the bytes given to the importer, and what keeps
+// them alive (the file mapping) when the graph may point into them.
+struct Source {
+  std::string_view bytes;
+  std::shared_ptr<const void> keepalive;
+};
+
 // Raw little-endian bytes of an initializer, whatever field the exporter used.
+std::string tensor_bytes(onnx::TensorProto& t, const Tensor& meta, const std::string& origin);
+
+// The initializer's data: a view into the source when the wire walk took it out (no copy
+// when the source is a mapped file), else its bytes from the parsed message.
+std::shared_ptr<const TensorData> tensor_data(onnx::TensorProto& t, const Tensor& meta, const std::string& origin,
+                                              const std::optional<detail::RawSlice>& slice, const Source& source) {
+  if (!slice) return std::make_shared<TensorData>(tensor_bytes(t, meta, origin));
+  const std::size_t expected = static_cast<std::size_t>(meta.elements()) * dtype_size(meta.dtype);
+  if (slice->size != expected) {
+    fail(origin, "initializer '" + t.name() + "': raw data holds " + std::to_string(slice->size) + " bytes, its shape " +
+                     shape_string(meta.shape) + " needs " + std::to_string(expected));
+  }
+  const std::string_view view = source.bytes.substr(slice->offset, slice->size);
+  if (source.keepalive) return std::make_shared<TensorData>(source.keepalive, view);
+  return std::make_shared<TensorData>(std::string(view));
+}
+
 std::string tensor_bytes(onnx::TensorProto& t, const Tensor& meta, const std::string& origin) {
   const std::string who = "initializer '" + t.name() + "'";
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
@@ -335,6 +367,8 @@ void check_attributes(const Operator& op, const std::string& origin) {
   }
 }
 
+Graph import_model(const Source& source, const std::string& origin, const ImportOptions& options);
+
 }  // namespace
 
 const std::vector<std::string>& supported_operator_types() { return kSupported; }
@@ -368,26 +402,55 @@ Graph import_onnx(const std::filesystem::path& path, const ImportOptions& option
   const std::string origin = path.string();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail(origin, "no such file (or not a regular file)");
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) fail(origin, "cannot read: " + ec.message());
-  if (size > static_cast<std::uintmax_t>(INT_MAX)) {
+  // The file is mapped, not read: large models (VGG-16: 553 MB) then cost no copy before
+  // protobuf's own, and the page cache serves repeated imports.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(origin, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    fail(origin, std::string("cannot read: ") + std::strerror(errno));
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size > static_cast<std::size_t>(INT_MAX)) {
+    ::close(fd);
     fail(origin, "larger than 2 GiB, which protobuf cannot parse; save the model with external data");
   }
-  std::string bytes(size, '\0');
-  std::ifstream in(path, std::ios::binary);
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) fail(origin, "cannot read the file");
-  Graph g = import_onnx_bytes(bytes, origin, options);
+  void* map = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : nullptr;
+  ::close(fd);
+  if (map == MAP_FAILED) fail(origin, std::string("cannot map the file: ") + std::strerror(errno));
+  // Large weights of the graph point into the mapping, which lives as long as they do.
+  // (Files are replaced by rename, as the zoo and our writers do, never rewritten in place.)
+  std::shared_ptr<const void> mapping(map, [size](const void* p) {
+    if (p) ::munmap(const_cast<void*>(p), size);
+  });
+  Graph g = import_model(Source{std::string_view(static_cast<const char*>(map), size), mapping}, origin, options);
   g.source_path = origin;
   return g;
 }
 
 Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const ImportOptions& options) {
+  return import_model(Source{bytes, nullptr}, origin, options);
+}
+
+namespace {
+
+// Weights smaller than this are parsed as usual: copying them costs less than the bookkeeping.
+constexpr std::size_t kStripMinBytes = 4096;
+
+Graph import_model(const Source& source, const std::string& origin, const ImportOptions& options) {
+  const std::string_view bytes = source.bytes;
+  // Hashing a large model costs as much as the rest of the import together: do it beside.
+  // (A detached thread could outlive `bytes` on an early error; the future's destructor waits.)
+  std::future<std::string> hash = std::async(std::launch::async, [bytes] { return sha256_hex(bytes); });
+  const std::optional<detail::StrippedModel> stripped = detail::strip_initializer_data(bytes, kStripMinBytes);
+  const std::string_view to_parse = stripped ? std::string_view(stripped->bytes) : bytes;
   onnx::ModelProto model;
   {
-    google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(std::min<std::size_t>(bytes.size(), INT_MAX)));
+    google::protobuf::io::ArrayInputStream raw(to_parse.data(), static_cast<int>(std::min<std::size_t>(to_parse.size(), INT_MAX)));
     google::protobuf::io::CodedInputStream coded(&raw);
     coded.SetTotalBytesLimit(INT_MAX);
-    if (bytes.empty() || !model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+    if (to_parse.empty() || !model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
       fail(origin, "not an ONNX model: the protobuf does not parse (garbage or truncated file)");
     }
   }
@@ -404,7 +467,6 @@ Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const
 
   Graph g;
   g.name = gp.name().empty() ? std::filesystem::path(origin).stem().string() : gp.name();
-  g.model_sha256 = sha256_hex(bytes);
   g.opset = opset;
   g.batch = bind_inputs(gp, options, origin);
 
@@ -444,16 +506,20 @@ Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const
              TensorRole::input, nullptr};
     g.add_tensor(std::move(t));
   }
-  for (auto& init : *gp.mutable_initializer()) {
+  static const std::optional<detail::RawSlice> kNotStripped;
+  for (int k = 0; k < gp.initializer_size(); ++k) {
+    onnx::TensorProto& init = *gp.mutable_initializer(k);
+    // Folding appends initializers, so the first ones are the file's, in the file's order.
+    const auto& slice = stripped && k < static_cast<int>(stripped->initializer_data.size())
+                            ? stripped->initializer_data[static_cast<std::size_t>(k)]
+                            : kNotStripped;
     Tensor t{init.name(), static_cast<DType>(init.data_type()), Shape(init.dims().begin(), init.dims().end()),
              TensorRole::weight, nullptr};
     t.derived = fold_state.derived.count(init.name()) != 0;
     for (auto d : t.shape) {
       if (d < 0) fail(origin, "initializer '" + t.name + "' has a negative dimension");
     }
-    auto data = std::make_shared<TensorData>();
-    data->bytes = tensor_bytes(init, t, origin);
-    t.data = std::move(data);
+    t.data = tensor_data(init, t, origin, slice, source);
     g.add_tensor(std::move(t));
   }
   for (const auto& n : gp.node()) {
@@ -494,7 +560,9 @@ Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const
     fail(origin, e.what());
   }
   compute_features(g, options.count_weight_zeros);
+  g.model_sha256 = hash.get();
   return g;
 }
 
+}  // namespace
 }  // namespace sparoa::graph

@@ -27,9 +27,23 @@ enum class TensorRole {
   activation,  // produced by an operator
 };
 
-// Raw little-endian element data of a weight, shared between graph copies.
-struct TensorData {
-  std::string bytes;
+// Raw little-endian element data of a weight, shared between graph copies. Either owned, or
+// a view into memory kept alive by `keepalive` (the importer maps model files and points
+// large weights straight into the mapping instead of copying them).
+class TensorData {
+ public:
+  explicit TensorData(std::string owned) : owned_(std::move(owned)), view_(owned_) {}
+  TensorData(std::shared_ptr<const void> keepalive, std::string_view view)
+      : keepalive_(std::move(keepalive)), view_(view) {}
+  TensorData(const TensorData&) = delete;
+  TensorData& operator=(const TensorData&) = delete;
+
+  std::string_view bytes() const { return view_; }
+
+ private:
+  std::string owned_;
+  std::shared_ptr<const void> keepalive_;
+  std::string_view view_;
 };
 
 struct Tensor {

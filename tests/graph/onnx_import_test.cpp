@@ -41,7 +41,7 @@ TEST(OnnxImport, SmallCnnImportsWithStaticShapes) {
   EXPECT_EQ(g.tensor("c").shape, (Shape{2, 8, 8, 8}));
   EXPECT_EQ(g.tensor("y").shape, (Shape{2, 4}));
   EXPECT_EQ(g.tensor("conv.w").role, TensorRole::weight);
-  EXPECT_EQ(g.tensor("conv.w").data->bytes.size(), 8u * 3 * 3 * 3 * 4);
+  EXPECT_EQ(g.tensor("conv.w").data->bytes().size(), 8u * 3 * 3 * 3 * 4);
   EXPECT_EQ(g.input_names(), (std::vector<std::string>{"x"}));
   EXPECT_EQ(g.model_sha256.size(), 64u);
   EXPECT_EQ(g.op(g.topological_order().front()).name, "conv");
@@ -289,6 +289,50 @@ TEST(OnnxImportBadInput, RuntimeShapeComputationIsRejected) {
   b.output("y", 1, onnx::TensorProto::INT64);
   const std::string m = import_error(b.bytes());
   EXPECT_NE(m.find("node 'range'"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace sparoa::graph
+
+namespace sparoa::graph {
+namespace {
+
+// Large weights are not parsed by protobuf but taken from the file (or the given bytes)
+// where they lie; the result must be the same bytes and the same features either way.
+TEST(OnnxImport, LargeWeightsComeFromTheFileUnchanged) {
+  test::ModelBuilder b;
+  b.input("x", {-1, 128});
+  std::vector<float> w(64 * 128);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = (i % 3 == 0) ? 0.0f : 0.001f * static_cast<float>(i);
+  b.weight("w", {64, 128}, w);  // 32 KiB: taken out before parsing
+  b.weight("bias", {64}, std::vector<float>(64, 0.5f));  // 256 B: parsed as usual
+  auto& fc = b.node("Gemm", {"x", "w", "bias"}, {"y"}, "fc");
+  test::ModelBuilder::attr(fc, "transB", std::int64_t{1});
+  b.output("y", 2);
+  ImportOptions o;
+  o.batch = 2;
+  const Graph from_file = import_onnx(b.save("large_weight.onnx"), o);
+  const Graph from_bytes = import_onnx_bytes(b.bytes(), "large_weight.onnx", o);
+  const std::string_view expected(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float));
+  for (const Graph* g : {&from_file, &from_bytes}) {
+    EXPECT_EQ(g->tensor("w").data->bytes(), expected);
+    EXPECT_EQ(g->tensor("bias").data->bytes().size(), 64u * 4);
+    const Features& f = g->op(*g->find_op("fc")).features;
+    EXPECT_EQ(f.weight_zeros, static_cast<std::int64_t>((w.size() + 2) / 3));
+    EXPECT_EQ(f.params, 64 * 128 + 64);
+  }
+  EXPECT_EQ(from_file.model_sha256, from_bytes.model_sha256);
+}
+
+TEST(OnnxImportBadInput, LargeWeightOfTheWrongSize) {
+  test::ModelBuilder b;
+  b.input("x", {1, 128});
+  b.weight("w", {128, 64}, std::vector<float>(128 * 64 - 1, 1.0f));  // one element short
+  b.node("MatMul", {"x", "w"}, {"y"}, "mm");
+  b.output("y", 2);
+  const std::string m = import_error(b.bytes());
+  EXPECT_NE(m.find("initializer 'w'"), std::string::npos) << m;
+  EXPECT_NE(m.find("32764 bytes"), std::string::npos) << m;
 }
 
 }  // namespace

@@ -31,9 +31,7 @@ Tensor tensor(const std::string& name, TensorRole role, Shape shape = {1, 4}) {
   t.shape = std::move(shape);
   t.role = role;
   if (role == TensorRole::weight) {
-    auto data = std::make_shared<TensorData>();
-    data->bytes.assign(static_cast<std::size_t>(t.size_bytes()), '\0');
-    t.data = std::move(data);
+    t.data = std::make_shared<TensorData>(std::string(static_cast<std::size_t>(t.size_bytes()), '\0'));
   }
   return t;
 }
