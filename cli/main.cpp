@@ -10,6 +10,14 @@
 
 namespace {
 
+// Errors are one line: names taken from a model may contain line breaks.
+std::string one_line(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
 void print_version() {
   std::cout << "sparoa " << SPAROA_VERSION << '\n';
   std::cout << "  simulator: " << (SPAROA_HAVE_SIMGRID_BUILD ? "SimGrid (built in; no simulation commands yet)" : "not built") << '\n';
@@ -50,10 +58,10 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   } catch (const sparoa::Error& e) {
-    std::cerr << "sparoa: error: " << e.what() << '\n';
+    std::cerr << "sparoa: error: " << one_line(e.what()) << '\n';
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "sparoa: error: " << e.what() << '\n';
+    std::cerr << "sparoa: error: " << one_line(e.what()) << '\n';
     return 1;
   }
   return 0;

@@ -49,7 +49,7 @@ void add_schedule_command(CLI::App& app) {
 
   struct TemplateArgs {
     std::string model, lane = "cpu0", out, platform = "host", power_mode = "default";
-    std::int64_t batch = 1;
+    std::optional<std::int64_t> batch;
   };
   auto tmpl = std::make_shared<TemplateArgs>();
   auto* t = sched->add_subcommand("template", "Write a valid schedule that runs every operator densely, in "
@@ -57,11 +57,20 @@ void add_schedule_command(CLI::App& app) {
   t->add_option("model", tmpl->model, "ONNX model")->required();
   t->add_option("--out,-o", tmpl->out, "schedule YAML to write")->required();
   t->add_option("--lane", tmpl->lane, "the lane")->capture_default_str();
-  t->add_option("--batch,-b", tmpl->batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  t->add_option("--batch,-b", tmpl->batch, "bind the symbolic batch dimension (default: the model's, else 1)")
+      ->check(CLI::PositiveNumber);
   t->add_option("--platform", tmpl->platform, "platform name recorded in the schedule")->capture_default_str();
   t->add_option("--power-mode", tmpl->power_mode, "power mode recorded in the schedule")->capture_default_str();
   t->callback([tmpl] {
-    const graph::Graph g = load_model(tmpl->model, tmpl->batch);
+    // A symbolic batch defaults to 1; a batch fixed in the model is taken as it is.
+    graph::Graph g = [&] {
+      if (tmpl->batch) return load_model(tmpl->model, tmpl->batch);
+      try {
+        return load_model(tmpl->model, std::nullopt);
+      } catch (const Error&) {
+        return load_model(tmpl->model, 1);
+      }
+    }();
     graph::Schedule s;
     s.model_path = tmpl->model;
     s.model_sha256 = g.model_sha256;

@@ -39,6 +39,9 @@ std::int64_t count_zeros(const Tensor& t) {
   if (!t.data) return 0;
   const std::string_view b = t.data->bytes();
   const std::int64_t n = t.elements();
+  if (b.size() < static_cast<std::size_t>(t.size_bytes())) {
+    throw Error("tensor '" + t.name + "'", "holds fewer bytes than its shape " + shape_string(t.shape) + " needs");
+  }
   std::int64_t zeros = 0;
   switch (t.dtype) {
     case DType::f32:
@@ -99,8 +102,11 @@ WeightRoles weight_roles(const Graph& g, const Operator& op) {
     add_if_weight(2, true);  // shift; BatchNormalization's running mean and variance are not trained
   } else if (type == "PRelu") {
     add_if_weight(1, true);
-  } else if (type == "Expand" || type == "Tile") {
-    add_if_weight(0, false);  // a broadcast class token
+  } else if (type == "Expand" || type == "Tile" || type == "Transpose" || type == "Cast" || type == "Reshape" ||
+             type == "Squeeze" || type == "Unsqueeze" || type == "Flatten") {
+    // A parameter that reaches its consumer through data movement (a broadcast class token,
+    // a weight transposed or cast at run time): counted where it is read.
+    add_if_weight(0, false);
   } else if (type == "Add" || type == "Sub" || type == "Mul" || type == "Div" || type == "Concat") {
     // Biases, position embeddings, a class token, decomposed LayerNorm's gamma and beta;
     // scalar constants (epsilon, 1/sqrt(d), GELU's 0.5) are not parameters.

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <type_traits>
+#include <climits>
 #include <unordered_set>
 
 #include "support/error.hpp"
@@ -44,14 +46,33 @@ bool is_foldable_dtype(int dtype) {
   return is_integer(dtype) || dtype == TensorProto::FLOAT || dtype == TensorProto::DOUBLE;
 }
 
+// Element count, saturating at kTooMany (what we compare with limits); -1 for a negative
+// dimension. Any zero dimension makes it 0, whatever the others hold.
+constexpr std::int64_t kTooMany = std::int64_t{1} << 62;
 std::int64_t count(const Dims& d) {
   std::int64_t n = 1;
+  bool saturated = false;
   for (auto x : d) {
     if (x < 0) return -1;
-    if (x != 0 && n > kMaxConstantOfShapeElements) return kMaxConstantOfShapeElements + 1;
-    n *= x;
+    if (x == 0) return 0;
+    if (saturated || __builtin_mul_overflow(n, x, &n) || n > kTooMany) saturated = true;
   }
-  return n;
+  return saturated ? kTooMany : n;
+}
+
+// Thrown inside the evaluator when a result would exceed the folding limits: the node then
+// simply stays a run-time operator (fold-only operators are rejected by the importer).
+struct TooLargeToFold {};
+
+// Long double to the integer bits of an ONNX integer type: out-of-range values saturate
+// instead of being undefined behaviour, and narrowing then wraps as a cast in C would.
+std::int64_t to_int64_bits(long double x) {
+  if (!std::isfinite(x)) return 0;
+  if (x >= 9223372036854775808.0L) {
+    return static_cast<std::int64_t>(x >= 18446744073709551615.0L ? UINT64_MAX : static_cast<std::uint64_t>(x));
+  }
+  if (x < -9223372036854775808.0L) return INT64_MIN;
+  return static_cast<std::int64_t>(x);
 }
 
 template <typename T>
@@ -114,7 +135,12 @@ std::optional<Value> read(const TensorProto& t, std::int64_t limit) {
 
 template <typename T>
 void put_raw(std::string& raw, long double x) {
-  T y = static_cast<T>(x);
+  T y;
+  if constexpr (std::is_integral_v<T>) {
+    y = static_cast<T>(to_int64_bits(x));
+  } else {
+    y = static_cast<T>(x);
+  }
   raw.append(reinterpret_cast<const char*>(&y), sizeof(T));
 }
 
@@ -162,8 +188,7 @@ Dims strides_of(const Dims& shape) {
 
 class Folder {
  public:
-  Folder(const onnx::NodeProto& node, const std::string& origin, int opset)
-      : node_(node), origin_(origin), opset_(opset) {}
+  Folder(const onnx::NodeProto& node, const std::string& origin) : node_(node), origin_(origin) {}
 
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(origin_ + ": node '" + node_.name() + "' (" + node_.op_type() + ")", what);
@@ -193,8 +218,14 @@ class Folder {
 
   Dims ints_of(const Value& v) const {
     Dims out;
-    for (auto x : v.v) out.push_back(static_cast<std::int64_t>(x));
+    for (auto x : v.v) out.push_back(to_int64_bits(x));
     return out;
+  }
+
+  // Refuses to materialise more than the folding limit.
+  static std::int64_t bounded(std::int64_t n, std::int64_t limit = kMaxFoldElements) {
+    if (n < 0 || n > limit) throw TooLargeToFold{};
+    return n;
   }
 
   Dims broadcast(const Dims& a, const Dims& b) const {
@@ -226,8 +257,7 @@ class Folder {
     Dims shape = in[0]->shape;
     for (std::size_t i = 1; i < in.size(); ++i) shape = broadcast(shape, in[i]->shape);
     Value out{out_dtype, shape, {}};
-    const std::int64_t n = count(shape);
-    if (n < 0 || n > kMaxFoldElements) fail("constant result too large to fold");
+    const std::int64_t n = bounded(count(shape));
     std::vector<long double> args(in.size());
     for (std::int64_t i = 0; i < n; ++i) {
       for (std::size_t k = 0; k < in.size(); ++k) args[k] = at_broadcast(*in[k], shape, i);
@@ -246,6 +276,7 @@ class Folder {
     for (std::int64_t i = 0; i < axis; ++i) outer *= data.shape[i];
     for (std::size_t i = axis + 1; i < data.shape.size(); ++i) inner *= data.shape[i];
     const std::int64_t dim = data.shape[axis];
+    bounded(count(shape));
     Value out{data.dtype, shape, {}};
     for (std::int64_t o = 0; o < outer; ++o) {
       for (long double raw : indices.v) {
@@ -270,19 +301,25 @@ class Folder {
       const std::int64_t a = norm_axis(axes[k], rank);
       const std::int64_t dim = data.shape[a];
       if (steps[k] == 0) fail("Slice step 0");
-      auto clamp = [&](std::int64_t x, bool forward) {
-        if (x < 0) x += dim;
-        return forward ? std::clamp<std::int64_t>(x, 0, dim) : std::clamp<std::int64_t>(x, -1, dim - 1);
+      // ONNX: negative indices count from the end; then starts clamp to [0, dim] going
+      // forward and [0, dim-1] going backward, ends to [0, dim] and [-1, dim-1].
+      auto clamp = [&](std::int64_t x, std::int64_t lo, std::int64_t hi) {
+        if (x < 0) x = x < -dim ? -dim - 1 : x + dim;
+        return std::clamp<std::int64_t>(x, lo, hi);
       };
       const bool fwd = steps[k] > 0;
-      const std::int64_t s = clamp(starts[k], fwd), e = clamp(ends[k], fwd);
+      const std::int64_t s = fwd ? clamp(starts[k], 0, dim) : clamp(starts[k], 0, dim - 1);
+      const std::int64_t e = fwd ? clamp(ends[k], 0, dim) : clamp(ends[k], -1, dim - 1);
       begin[a] = s;
       step[a] = steps[k];
-      shape[a] = fwd ? std::max<std::int64_t>(0, (e - s + steps[k] - 1) / steps[k])
-                     : std::max<std::int64_t>(0, (s - e - steps[k] - 1) / -steps[k]);
+      // Lengths in unsigned arithmetic: a step of INT64_MAX or INT64_MIN must not overflow.
+      const std::uint64_t magnitude = fwd ? static_cast<std::uint64_t>(steps[k])
+                                          : static_cast<std::uint64_t>(-(steps[k] + 1)) + 1;
+      const std::int64_t span = fwd ? e - s : s - e;
+      shape[a] = span > 0 ? static_cast<std::int64_t>((static_cast<std::uint64_t>(span) - 1) / magnitude + 1) : 0;
     }
     Value out{data.dtype, shape, {}};
-    const std::int64_t n = count(shape);
+    const std::int64_t n = bounded(count(shape));
     const Dims os = strides_of(shape), is = strides_of(data.shape);
     for (std::int64_t i = 0; i < n; ++i) {
       std::int64_t src = 0;
@@ -301,6 +338,7 @@ class Folder {
       if (v->shape.size() != rank) fail("Concat inputs differ in rank");
       shape[axis] += v->shape[axis];
     }
+    bounded(count(shape));
     std::int64_t outer = 1;
     for (std::int64_t i = 0; i < axis; ++i) outer *= shape[i];
     Value out{in[0]->dtype, shape, {}};
@@ -390,7 +428,13 @@ class Folder {
     const int boolean = TensorProto::BOOL;
     if (t == "Shape" || t == "Size") {
       const Dims& s = *static_input_shape;
-      if (t == "Size") return Value{TensorProto::INT64, {}, {static_cast<long double>(count(s))}};
+      if (t == "Size") {
+        std::int64_t n = 1;
+        for (auto d : s) {
+          if (__builtin_mul_overflow(n, d, &n)) fail("element count overflows 64 bits");
+        }
+        return Value{TensorProto::INT64, {}, {static_cast<long double>(n)}};
+      }
       const auto rank = static_cast<std::int64_t>(s.size());
       auto clampi = [&](std::int64_t x) { return std::clamp<std::int64_t>(x < 0 ? x + rank : x, 0, rank); };
       const std::int64_t b = clampi(attr_int("start", 0)), e = clampi(attr_int("end", rank));
@@ -429,7 +473,8 @@ class Folder {
       return slice(*in[0], ints_of(*in[1]), ints_of(*in[2]), axes, steps);
     }
     if (t == "Transpose") { need(1); return transpose(*in[0]); }
-    if (t == "ReduceSum") return reduce((need(1), *in[0]), in, opset_ >= 13);
+    // ReduceSum's axes became an input in opset 13; an attribute, when present, wins.
+    if (t == "ReduceSum") return reduce((need(1), *in[0]), in, true);
     if (t == "ReduceProd" || t == "ReduceMin" || t == "ReduceMax" || t == "ReduceMean") {
       need(1);
       return reduce(*in[0], in, false);
@@ -456,8 +501,16 @@ class Folder {
       }, same);
     }
     if (t == "Pow") return binary([](long double a, long double b) { return std::pow(a, b); }, same);
-    if (t == "Max") return binary([](long double a, long double b) { return std::max(a, b); }, same);
-    if (t == "Min") return binary([](long double a, long double b) { return std::min(a, b); }, same);
+    if (t == "Max" || t == "Min") {  // variadic
+      need(1);
+      for (const Value* v : in) if (!v) fail("missing input");
+      const bool is_max = t == "Max";
+      return nary(in, same, [is_max](const std::vector<long double>& a) {
+        long double r = a[0];
+        for (long double x : a) r = is_max ? std::max(r, x) : std::min(r, x);
+        return r;
+      });
+    }
     if (t == "Equal") return binary([](long double a, long double b) { return a == b ? 1.0L : 0.0L; }, boolean);
     if (t == "Less") return binary([](long double a, long double b) { return a < b ? 1.0L : 0.0L; }, boolean);
     if (t == "Greater") return binary([](long double a, long double b) { return a > b ? 1.0L : 0.0L; }, boolean);
@@ -478,17 +531,20 @@ class Folder {
     }
     if (t == "Expand") {
       need(2);
-      const Dims shape = broadcast(in[0]->shape, ints_of(*in[1]));
-      Value ones{in[0]->dtype, shape, std::vector<long double>(static_cast<std::size_t>(std::max<std::int64_t>(count(shape), 0)), 1)};
-      if (count(shape) > kMaxFoldElements) fail("constant result too large to fold");
-      return nary({in[0], &ones}, in[0]->dtype, [](const std::vector<long double>& a) { return a[0]; });
+      const Dims target = ints_of(*in[1]);
+      for (auto d : target) if (d < 0) fail("negative dimension in the target shape");
+      const Dims shape = broadcast(in[0]->shape, target);
+      const std::int64_t n = bounded(count(shape));
+      Value out{in[0]->dtype, shape, {}};
+      for (std::int64_t i = 0; i < n; ++i) out.v.push_back(at_broadcast(*in[0], shape, i));
+      return out;
     }
     if (t == "Range") {
       need(3);
       const long double start = in[0]->v.at(0), limit = in[1]->v.at(0), delta = in[2]->v.at(0);
       if (delta == 0) fail("Range with delta 0");
       const long double steps = std::max<long double>(0, std::ceil((limit - start) / delta));
-      if (steps > kMaxFoldElements) fail("Range too long to fold");
+      if (steps > kMaxFoldElements) throw TooLargeToFold{};
       Value out{in[0]->dtype, {static_cast<std::int64_t>(steps)}, {}};
       for (std::int64_t i = 0; i < static_cast<std::int64_t>(steps); ++i) out.v.push_back(start + i * delta);
       return out;
@@ -505,7 +561,7 @@ class Folder {
       }
       const std::int64_t n = count(out.shape);
       if (n < 0) fail("negative dimension");
-      if (n > kMaxConstantOfShapeElements) return std::nullopt;
+      bounded(n, kMaxConstantOfShapeElements);
       out.v.assign(static_cast<std::size_t>(n), fill);
       return out;
     }
@@ -518,7 +574,6 @@ class Folder {
  private:
   const onnx::NodeProto& node_;
   const std::string& origin_;
-  int opset_;
   std::optional<Dims> out_shape_;
 };
 
@@ -580,9 +635,7 @@ bool is_parameter_like(const TensorProto& t) {
       t.data_type() != TensorProto::FLOAT16 && t.data_type() != TensorProto::BFLOAT16) {
     return false;
   }
-  std::int64_t n = 1;
-  for (auto d : t.dims()) n *= d;
-  return n > 1;
+  return count(Dims(t.dims().begin(), t.dims().end())) > 1;
 }
 
 }  // namespace
@@ -596,7 +649,6 @@ FoldState initial_fold_state(const onnx::GraphProto& graph) {
 }
 
 int fold_constants(onnx::GraphProto& graph, const TypeMap& types, const std::string& origin, FoldState& state) {
-  int opset = 17;  // only the Unsqueeze/Squeeze/ReduceSum axes form depends on it
   std::unordered_map<std::string, Value> constants;
   std::unordered_map<std::string, const TensorProto*> initializers;
   for (const auto& init : graph.initializer()) initializers.emplace(init.name(), &init);
@@ -646,7 +698,7 @@ int fold_constants(onnx::GraphProto& graph, const TypeMap& types, const std::str
         throw Error(origin + ": node '" + node.name() + "' (Constant)", "has no value attribute");
       }
     } else {
-      Folder folder(node, origin, opset);
+      Folder folder(node, origin);
       std::vector<const Value*> in;
       bool all_constant = true;
       for (const auto& name : node.input()) {
@@ -658,13 +710,20 @@ int fold_constants(onnx::GraphProto& graph, const TypeMap& types, const std::str
       if ((t == "Shape" || t == "Size") && node.input_size() == 1) {
         auto it = types.find(node.input(0));
         in_shape = static_shape(it == types.end() ? nullptr : it->second);
+        if (auto init = initializers.find(node.input(0)); !in_shape && init != initializers.end()) {
+          in_shape = Dims(init->second->dims().begin(), init->second->dims().end());  // IR >= 4: not an input
+        }
       }
       const bool shape_op = (t == "Shape" || t == "Size") && in_shape.has_value();
       if (node.output_size() == 1 && (shape_op || (all_constant && t != "Shape" && t != "Size" && !in.empty()))) {
         auto out_type = types.find(node.output(0));
         folder.set_out_shape(static_shape(out_type == types.end() ? nullptr : out_type->second));
         const int out_dtype = out_type == types.end() ? 0 : out_type->second->tensor_type().elem_type();
-        result = folder.eval(in, in_shape ? &*in_shape : nullptr, out_dtype);
+        try {
+          result = folder.eval(in, in_shape ? &*in_shape : nullptr, out_dtype);
+        } catch (const TooLargeToFold&) {
+          result.reset();
+        }
         if (result) {
           handled = true;
           state.derived.insert(node.output(0));

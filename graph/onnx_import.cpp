@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <set>
 #include <unordered_map>
@@ -242,6 +243,30 @@ std::int64_t bind_inputs(onnx::GraphProto& g, const ImportOptions& options, cons
   return batch > 0 ? batch : 1;
 }
 
+// Identity of a weight (exporters emit it for shared or tied weights) is an alias: its
+// consumers read the weight itself, so that they see its parameters and its sparsity.
+void bypass_identity_of_weights(onnx::GraphProto& g) {
+  std::unordered_set<std::string> weights, outputs;
+  for (const auto& init : g.initializer()) weights.insert(init.name());
+  for (const auto& o : g.output()) outputs.insert(o.name());
+  std::unordered_map<std::string, std::string> alias;
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  for (auto& n : *g.mutable_node()) {
+    if (n.op_type() == "Identity" && n.input_size() == 1 && n.output_size() == 1 && weights.count(n.input(0)) &&
+        !outputs.count(n.output(0))) {
+      alias[n.output(0)] = n.input(0);
+      continue;
+    }
+    *kept.Add() = std::move(n);
+  }
+  for (auto& n : kept) {
+    for (auto& in : *n.mutable_input()) {
+      if (auto it = alias.find(in); it != alias.end()) in = it->second;
+    }
+  }
+  g.mutable_node()->Swap(&kept);  // every node was moved into `kept`
+}
+
 TypeMap collect_types(const onnx::GraphProto& g) {
   TypeMap types;
   for (const auto& v : g.input()) types[v.name()] = &v.type();
@@ -252,7 +277,9 @@ TypeMap collect_types(const onnx::GraphProto& g) {
 
 void infer_shapes(onnx::ModelProto& model, const std::string& origin) {
   try {
-    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*error_mode=*/1, /*data_prop=*/true);
+    // No data propagation: our folding loop computes the same values once shapes are bound,
+    // and ONNX 1.12's propagation crashes on some inputs (a Slice with step INT64_MAX).
+    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*error_mode=*/1, /*data_prop=*/false);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
     fail(origin, "shape inference failed: " + first_line(e.what()));
@@ -274,7 +301,7 @@ std::string tensor_bytes(onnx::TensorProto& t, const Tensor& meta, const std::st
 std::shared_ptr<const TensorData> tensor_data(onnx::TensorProto& t, const Tensor& meta, const std::string& origin,
                                               const std::optional<detail::RawSlice>& slice, const Source& source) {
   if (!slice) return std::make_shared<TensorData>(tensor_bytes(t, meta, origin));
-  const std::size_t expected = static_cast<std::size_t>(meta.elements()) * dtype_size(meta.dtype);
+  const auto expected = static_cast<std::size_t>(meta.size_bytes());
   if (slice->size != expected) {
     fail(origin, "initializer '" + t.name() + "': raw data holds " + std::to_string(slice->size) + " bytes, its shape " +
                      shape_string(meta.shape) + " needs " + std::to_string(expected));
@@ -289,11 +316,11 @@ std::string tensor_bytes(onnx::TensorProto& t, const Tensor& meta, const std::st
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     fail(origin, who + " uses external data, which is not supported yet: save the model with its weights inside");
   }
-  const std::int64_t n = meta.elements();
   const std::size_t width = dtype_size(meta.dtype);
   if (meta.dtype == DType::string) return {};
   if (width == 0) fail(origin, who + " has unsupported element type " + std::to_string(t.data_type()));
-  const std::size_t expected = static_cast<std::size_t>(n) * width;
+  const std::int64_t n = meta.elements();
+  const auto expected = static_cast<std::size_t>(meta.size_bytes());  // throws on overflow
   if (t.has_raw_data()) {
     if (t.raw_data().size() != expected) {
       fail(origin, who + ": raw data holds " + std::to_string(t.raw_data().size()) + " bytes, its shape " +
@@ -301,13 +328,22 @@ std::string tensor_bytes(onnx::TensorProto& t, const Tensor& meta, const std::st
     }
     return std::move(*t.mutable_raw_data());
   }
-  std::string out(expected, '\0');
   auto check = [&](int have) {
     if (have != n) {
       fail(origin, who + ": holds " + std::to_string(have) + " values, its shape " + shape_string(meta.shape) +
                        " needs " + std::to_string(n));
     }
   };
+  // The value count is checked before anything is allocated: a tiny file must not be able
+  // to make us allocate what its dimensions claim.
+  switch (meta.dtype) {
+    case DType::f32: check(t.float_data_size()); break;
+    case DType::f64: check(t.double_data_size()); break;
+    case DType::i64: check(t.int64_data_size()); break;
+    case DType::u64: case DType::u32: check(t.uint64_data_size()); break;
+    default: check(t.int32_data_size()); break;
+  }
+  std::string out(expected, '\0');
   char* dst = out.data();
   switch (meta.dtype) {
     case DType::f32: check(t.float_data_size()); std::memcpy(dst, t.float_data().data(), expected); break;
@@ -368,6 +404,7 @@ void check_attributes(const Operator& op, const std::string& origin) {
 }
 
 Graph import_model(const Source& source, const std::string& origin, const ImportOptions& options);
+Graph with_origin(const std::string& origin, const std::function<Graph()>& import);
 
 }  // namespace
 
@@ -424,13 +461,29 @@ Graph import_onnx(const std::filesystem::path& path, const ImportOptions& option
   std::shared_ptr<const void> mapping(map, [size](const void* p) {
     if (p) ::munmap(const_cast<void*>(p), size);
   });
-  Graph g = import_model(Source{std::string_view(static_cast<const char*>(map), size), mapping}, origin, options);
+  Graph g = with_origin(origin, [&] {
+    return import_model(Source{std::string_view(static_cast<const char*>(map), size), mapping}, origin, options);
+  });
   g.source_path = origin;
   return g;
 }
 
+namespace {
+
+// Errors raised below the importer (graph, tensor sizes) are about this file too.
+Graph with_origin(const std::string& origin, const std::function<Graph()>& import) {
+  try {
+    return import();
+  } catch (const Error& e) {
+    if (std::string_view(e.what()).rfind(origin, 0) == 0) throw;
+    throw Error(origin, e.what());
+  }
+}
+
+}  // namespace
+
 Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const ImportOptions& options) {
-  return import_model(Source{bytes, nullptr}, origin, options);
+  return with_origin(origin, [&] { return import_model(Source{bytes, nullptr}, origin, options); });
 }
 
 namespace {
@@ -440,6 +493,9 @@ constexpr std::size_t kStripMinBytes = 4096;
 
 Graph import_model(const Source& source, const std::string& origin, const ImportOptions& options) {
   const std::string_view bytes = source.bytes;
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
+    fail(origin, "larger than 2 GiB, which protobuf cannot parse; save the model with external data");
+  }
   // Hashing a large model costs as much as the rest of the import together: do it beside.
   // (A detached thread could outlive `bytes` on an early error; the future's destructor waits.)
   std::future<std::string> hash = std::async(std::launch::async, [bytes] { return sha256_hex(bytes); });
@@ -473,10 +529,15 @@ Graph import_model(const Source& source, const std::string& origin, const Import
   // Shapes and folding alternate: folding a Shape node can make a Reshape's target static,
   // which makes more shapes known, which lets more Shape nodes fold.
   detail::FoldState fold_state = detail::initial_fold_state(gp);
-  for (int round = 0; round < 16; ++round) {
+  for (int round = 0;; ++round) {
     infer_shapes(model, origin);
     if (detail::fold_constants(gp, collect_types(gp), origin, fold_state) == 0) break;
+    if (round == 64) {  // each round removes nodes, so this only bounds pathological chains
+      infer_shapes(model, origin);
+      break;
+    }
   }
+  bypass_identity_of_weights(gp);
   std::unordered_set<std::string> graph_outputs;
   for (const auto& o : gp.output()) graph_outputs.insert(o.name());
   for (const auto& n : gp.node()) {

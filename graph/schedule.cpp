@@ -72,6 +72,9 @@ class Reader {
                      [](unsigned char c) { return std::isxdigit(c) != 0; })) {
       fail("model.sha256", sha, "must be 64 hexadecimal characters (a SHA-256), got '" + s.model_sha256 + "'");
     }
+    // Stored lower-case, as every hash we write (trace provenance included).
+    std::transform(s.model_sha256.begin(), s.model_sha256.end(), s.model_sha256.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
 
     const YAML::Node platform = require_map(root, "", "platform");
     check_keys(platform, "platform", {"name", "power_mode"});

@@ -50,6 +50,14 @@ std::int64_t element_count(const Shape& shape) {
   return n;
 }
 
+std::int64_t Tensor::size_bytes() const {
+  std::int64_t bytes = 0;
+  if (__builtin_mul_overflow(elements(), static_cast<std::int64_t>(dtype_size(dtype)), &bytes)) {
+    throw Error("tensor '" + name + "'", "size in bytes overflows 64 bits (shape " + shape_string(shape) + ")");
+  }
+  return bytes;
+}
+
 std::string shape_string(const Shape& shape) {
   if (shape.empty()) return "scalar";
   std::string s;

@@ -56,7 +56,7 @@ struct Tensor {
   bool derived = false;
 
   std::int64_t elements() const { return element_count(shape); }
-  std::int64_t size_bytes() const { return elements() * static_cast<std::int64_t>(dtype_size(dtype)); }
+  std::int64_t size_bytes() const;  // throws sparoa::Error when it overflows 64 bits
 };
 
 }  // namespace sparoa::graph

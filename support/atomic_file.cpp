@@ -53,6 +53,12 @@ void AtomicFile::commit() {
   std::filesystem::rename(temp_, target_, ec);
   if (ec) throw Error(target_.string(), "cannot rename temporary file into place: " + ec.message());
   committed_ = true;
+  // And the directory entry, so that the rename itself survives a crash.
+  const auto dir = target_.parent_path().empty() ? std::filesystem::path(".") : target_.parent_path();
+  if (int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
 }
 
 void write_file_atomically(const std::filesystem::path& target, std::string_view content) {

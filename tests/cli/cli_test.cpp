@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+
+#include "onnx_test_models.hpp"
 #include <sstream>
 
 extern char** environ;
@@ -244,6 +246,27 @@ TEST(Cli, ScheduleTemplateAndCheck) {
   // A template that cannot be written leaves nothing behind.
   r = run({"schedule", "template", model.string(), "-o", (scratch() / "none/s.yaml").string()});
   expect_input_error(r, "none/s.yaml");
+}
+
+TEST(Cli, ScheduleTemplateTakesAFixedBatchAsItIs) {
+  const fs::path model = sparoa::test::small_cnn(8).save("fixed_batch8.onnx");
+  const fs::path schedule = scratch() / "fixed8.yaml";
+  Result r = run({"schedule", "template", model.string(), "-o", schedule.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(slurp(schedule).find("batch: 8"), std::string::npos);
+  EXPECT_EQ(run({"schedule", "check", schedule.string(), model.string()}).code, 0);
+  // Asking for another batch than the fixed one is an input error.
+  expect_input_error(run({"schedule", "template", model.string(), "-o", schedule.string(), "--batch", "2"}),
+                     "fixed at 8");
+}
+
+TEST(Cli, NamesWithLineBreaksStillGiveOneErrorLine) {
+  sparoa::test::ModelBuilder b;
+  b.input("x", {1, 4});
+  b.node("NonMaxSuppression", {"x", "x"}, {"y"}, "evil\nname");
+  b.output("y", 2);
+  const Result r = run({"inspect", b.save("evil_name.onnx")});
+  expect_input_error(r, "NonMaxSuppression");
 }
 
 TEST(Cli, DemoPrintsTotalsAndQuadrantSummary) {
