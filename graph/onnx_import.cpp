@@ -18,7 +18,6 @@
 #include <charconv>
 #include <climits>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <set>
