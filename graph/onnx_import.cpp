@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <future>
 #include <set>
 #include <unordered_map>
@@ -287,10 +288,124 @@ void infer_shapes(onnx::ModelProto& model, const std::string& origin) {
 
 // Where the weights of a model come from: the bytes given to the importer, and what keeps
 // them alive (the file mapping) when the graph may point into them.
+// Weights smaller than this are parsed as usual: copying them costs less than the bookkeeping.
+constexpr std::size_t kStripMinBytes = 4096;
+
 struct Source {
   std::string_view bytes;
   std::shared_ptr<const void> keepalive;
+  std::filesystem::path model_dir;  // where external data lives; empty for in-memory bytes
 };
+
+// A read-only mapping of a whole file, unmapped when the last view into it goes.
+struct MappedFile {
+  std::shared_ptr<const void> keepalive;
+  std::string_view bytes;
+};
+
+MappedFile map_file(const std::filesystem::path& path, const std::string& who) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(who, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(who, "cannot read (not a regular file?)");
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* map = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : nullptr;
+  ::close(fd);
+  if (map == MAP_FAILED) fail(who, std::string("cannot map the file: ") + std::strerror(errno));
+  // Files are replaced by rename, as the zoo and our writers do, never rewritten in place.
+  std::shared_ptr<const void> keepalive(map, [size](const void* p) {
+    if (p) ::munmap(const_cast<void*>(p), size);
+  });
+  return {std::move(keepalive), std::string_view(static_cast<const char*>(map), size)};
+}
+
+struct ExternalRef {
+  std::string location;
+  std::optional<std::uint64_t> offset, length;
+};
+
+// External data (models over 2 GiB, or saved so): a file beside the model, never outside
+// the model's folder, mapped and viewed like the model's own bytes.
+std::shared_ptr<const TensorData> external_data(const ExternalRef& ref, const Tensor& meta, const std::string& origin,
+                                                const Source& source, std::map<std::string, MappedFile>& files) {
+  const std::string who = "initializer '" + meta.name + "'";
+  if (source.model_dir.empty()) {
+    fail(origin, who + " uses external data, which needs the model's file (not bytes in memory)");
+  }
+  const std::string& location = ref.location;
+  const std::filesystem::path loc(location);
+  bool escapes = location.empty() || loc.is_absolute();
+  for (const auto& part : loc) escapes = escapes || part == "..";
+  std::error_code ec;
+  const auto base = std::filesystem::weakly_canonical(source.model_dir, ec);
+  const auto full = std::filesystem::weakly_canonical(source.model_dir / loc, ec);
+  // A symbolic link may still lead elsewhere: the resolved path must stay in the folder.
+  escapes = escapes || ec || std::mismatch(base.begin(), base.end(), full.begin(), full.end()).first != base.end();
+  if (escapes) fail(origin, who + ": external data location '" + location + "' is not a file inside the model's folder");
+  auto it = files.find(full.string());
+  if (it == files.end()) {
+    it = files.emplace(full.string(), map_file(full, origin + ": " + who + ": external data '" + location + "'")).first;
+  }
+  const std::string_view file = it->second.bytes;
+  const auto expected = static_cast<std::uint64_t>(meta.size_bytes());
+  const std::uint64_t start = ref.offset.value_or(0);
+  const std::uint64_t size = ref.length.value_or(start <= file.size() ? file.size() - start : 0);
+  if (size != expected) {
+    fail(origin, who + ": external data holds " + std::to_string(size) + " bytes, its shape " + shape_string(meta.shape) +
+                     " needs " + std::to_string(expected));
+  }
+  if (start > file.size() || size > file.size() - start) {
+    fail(origin, who + ": external data runs past the end of '" + location + "' (" + std::to_string(file.size()) +
+                     " bytes)");
+  }
+  return std::make_shared<TensorData>(it->second.keepalive, file.substr(start, size));
+}
+
+// Resolves every external-data initializer now. Small ones become ordinary inline data
+// (shape computations read them); large ones keep a one-byte placeholder in the message,
+// as the wire walk does, and their data is returned by name. Either way ONNX 1.12's checker
+// never looks for the files itself (it would look relative to the current directory).
+std::map<std::string, std::shared_ptr<const TensorData>> resolve_external_data(
+    onnx::GraphProto& g, const std::string& origin, const Source& source, std::map<std::string, MappedFile>& files) {
+  std::map<std::string, std::shared_ptr<const TensorData>> large;
+  for (auto& t : *g.mutable_initializer()) {
+    if (t.data_location() != onnx::TensorProto::EXTERNAL) continue;
+    const std::string who = "initializer '" + t.name() + "'";
+    ExternalRef ref;
+    for (const auto& entry : t.external_data()) {
+      auto number = [&](const std::string& text) {
+        std::uint64_t v = 0;
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || ptr != text.data() + text.size()) {
+          fail(origin, who + ": external data " + entry.key() + " '" + text + "' is not a number");
+        }
+        return v;
+      };
+      if (entry.key() == "location") ref.location = entry.value();
+      else if (entry.key() == "offset") ref.offset = number(entry.value());
+      else if (entry.key() == "length") ref.length = number(entry.value());
+    }
+    Tensor meta{t.name(), static_cast<DType>(t.data_type()), Shape(t.dims().begin(), t.dims().end()),
+                TensorRole::weight, nullptr};
+    for (auto d : meta.shape) {
+      if (d < 0) fail(origin, who + " has a negative dimension");
+    }
+    if (dtype_size(meta.dtype) == 0) fail(origin, who + " has unsupported element type " + std::to_string(t.data_type()));
+    auto data = external_data(ref, meta, origin, source, files);
+    t.clear_external_data();
+    t.clear_data_location();
+    if (data->bytes().size() < kStripMinBytes) {
+      t.set_raw_data(std::string(data->bytes()));
+    } else {
+      t.set_raw_data(std::string("\0", 1));
+      large[t.name()] = std::move(data);
+    }
+  }
+  return large;
+}
 
 // Raw little-endian bytes of an initializer, whatever field the exporter used.
 std::string tensor_bytes(onnx::TensorProto& t, const Tensor& meta, const std::string& origin);
@@ -312,9 +427,6 @@ std::shared_ptr<const TensorData> tensor_data(onnx::TensorProto& t, const Tensor
 
 std::string tensor_bytes(onnx::TensorProto& t, const Tensor& meta, const std::string& origin) {
   const std::string who = "initializer '" + t.name() + "'";
-  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    fail(origin, who + " uses external data, which is not supported yet: save the model with its weights inside");
-  }
   const std::size_t width = dtype_size(meta.dtype);
   if (meta.dtype == DType::string) return {};
   if (width == 0) fail(origin, who + " has unsupported element type " + std::to_string(t.data_type()));
@@ -439,30 +551,15 @@ Graph import_onnx(const std::filesystem::path& path, const ImportOptions& option
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail(origin, "no such file (or not a regular file)");
   // The file is mapped, not read: large models (VGG-16: 553 MB) then cost no copy before
-  // protobuf's own, and the page cache serves repeated imports.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(origin, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    fail(origin, std::string("cannot read: ") + std::strerror(errno));
-  }
-  const auto size = static_cast<std::size_t>(st.st_size);
-  if (size > static_cast<std::size_t>(INT_MAX)) {
-    ::close(fd);
+  // protobuf's own, and large weights of the graph point into the mapping, which lives as
+  // long as they do.
+  const MappedFile file = map_file(path, origin);
+  if (file.bytes.size() > static_cast<std::size_t>(INT_MAX)) {
     fail(origin, "larger than 2 GiB, which protobuf cannot parse; save the model with external data");
   }
-  void* map = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : nullptr;
-  ::close(fd);
-  if (map == MAP_FAILED) fail(origin, std::string("cannot map the file: ") + std::strerror(errno));
-  // Large weights of the graph point into the mapping, which lives as long as they do.
-  // (Files are replaced by rename, as the zoo and our writers do, never rewritten in place.)
-  std::shared_ptr<const void> mapping(map, [size](const void* p) {
-    if (p) ::munmap(const_cast<void*>(p), size);
-  });
-  Graph g = with_origin(origin, [&] {
-    return import_model(Source{std::string_view(static_cast<const char*>(map), size), mapping}, origin, options);
-  });
+  std::filesystem::path dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  Graph g = with_origin(origin, [&] { return import_model(Source{file.bytes, file.keepalive, dir}, origin, options); });
   g.source_path = origin;
   return g;
 }
@@ -487,8 +584,6 @@ Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const
 
 namespace {
 
-// Weights smaller than this are parsed as usual: copying them costs less than the bookkeeping.
-constexpr std::size_t kStripMinBytes = 4096;
 
 Graph import_model(const Source& source, const std::string& origin, const ImportOptions& options) {
   const std::string_view bytes = source.bytes;
@@ -512,6 +607,8 @@ Graph import_model(const Source& source, const std::string& origin, const Import
   if (!model.has_graph()) fail(origin, "not an ONNX model: it has no graph");
   const std::int64_t opset = default_opset(model, origin);
   onnx::GraphProto& gp = *model.mutable_graph();
+  std::map<std::string, MappedFile> external_files;
+  const auto external = resolve_external_data(gp, origin, source, external_files);
   check_operator_types(gp, origin);
   check_structure(gp, origin);
   try {
@@ -579,7 +676,8 @@ Graph import_model(const Source& source, const std::string& origin, const Import
     for (auto d : t.shape) {
       if (d < 0) fail(origin, "initializer '" + t.name + "' has a negative dimension");
     }
-    t.data = tensor_data(init, t, origin, slice, source);
+    const auto ext = external.find(init.name());
+    t.data = ext != external.end() ? ext->second : tensor_data(init, t, origin, slice, source);
     g.add_tensor(std::move(t));
   }
   for (const auto& n : gp.node()) {

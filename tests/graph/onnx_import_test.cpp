@@ -337,3 +337,104 @@ TEST(OnnxImportBadInput, LargeWeightOfTheWrongSize) {
 
 }  // namespace
 }  // namespace sparoa::graph
+
+namespace sparoa::graph {
+namespace {
+
+namespace fs = std::filesystem;
+
+void external(test::ModelBuilder& b, const std::string& name, int dtype, std::vector<std::int64_t> dims,
+              const std::string& location, std::uint64_t offset, std::uint64_t length) {
+  auto* t = b.model().mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(dtype);
+  for (auto d : dims) t->add_dims(d);
+  t->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto add = [&](const std::string& k, const std::string& v) {
+    auto* e = t->add_external_data();
+    e->set_key(k);
+    e->set_value(v);
+  };
+  add("location", location);
+  add("offset", std::to_string(offset));
+  add("length", std::to_string(length));
+}
+
+// y = Reshape(MatMul(x, W), shape) with W (16 KiB) and shape (16 B) both in weights.bin.
+struct ExternalModel {
+  fs::path dir, model;
+  std::vector<float> w;
+};
+
+ExternalModel external_model(const std::string& folder, const std::string& location = "weights.bin",
+                             std::uint64_t w_length = 64 * 64 * 4) {
+  ExternalModel m;
+  m.dir = fs::path(SPAROA_TEST_DATA_DIR) / "graph_test" / folder;
+  fs::remove_all(m.dir);
+  fs::create_directories(m.dir);
+  m.w.resize(64 * 64);
+  for (std::size_t i = 0; i < m.w.size(); ++i) m.w[i] = i % 4 ? 0.25f * static_cast<float>(i) : 0.0f;
+  const std::vector<std::int64_t> shape{-1, 8, 8};
+  std::string bin(reinterpret_cast<const char*>(m.w.data()), m.w.size() * 4);
+  const auto shape_offset = bin.size();
+  bin.append(reinterpret_cast<const char*>(shape.data()), shape.size() * 8);
+  std::ofstream(m.dir / "weights.bin", std::ios::binary) << bin;
+  test::ModelBuilder b;
+  b.input("x", {-1, 64});
+  external(b, "W", onnx::TensorProto::FLOAT, {64, 64}, location, 0, w_length);
+  external(b, "shape", onnx::TensorProto::INT64, {3}, location, shape_offset, 24);
+  b.node("MatMul", {"x", "W"}, {"h"}, "mm");
+  b.node("Reshape", {"h", "shape"}, {"y"}, "reshape");
+  b.output("y", 3);
+  m.model = m.dir / "model.onnx";
+  std::ofstream(m.model, std::ios::binary) << b.bytes();
+  return m;
+}
+
+std::string external_error(const fs::path& model) {
+  try {
+    ImportOptions o;
+    o.batch = 1;
+    import_onnx(model, o);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(imported)";
+}
+
+TEST(OnnxImport, ExternalDataBesideTheModel) {
+  const ExternalModel m = external_model("external_ok");
+  ImportOptions o;
+  o.batch = 2;
+  const Graph g = import_onnx(m.model, o);
+  EXPECT_EQ(g.tensor("W").data->bytes(),
+            std::string_view(reinterpret_cast<const char*>(m.w.data()), m.w.size() * 4));
+  EXPECT_EQ(g.tensor("y").shape, (Shape{2, 8, 8})) << "the small external shape tensor must be readable";
+  EXPECT_DOUBLE_EQ(g.op(*g.find_op("mm")).features.weight_sparsity, 0.25);
+}
+
+TEST(OnnxImportBadInput, ExternalDataOutsideTheModelFolder) {
+  const ExternalModel up = external_model("external_up", "../weights.bin");
+  EXPECT_NE(external_error(up.model).find("not a file inside the model's folder"), std::string::npos);
+  const ExternalModel abs = external_model("external_abs", "/etc/passwd");
+  EXPECT_NE(external_error(abs.model).find("not a file inside the model's folder"), std::string::npos);
+  const ExternalModel link = external_model("external_link", "link.bin");
+  fs::create_symlink("/etc/hostname", link.dir / "link.bin");
+  EXPECT_NE(external_error(link.model).find("not a file inside the model's folder"), std::string::npos);
+}
+
+TEST(OnnxImportBadInput, ExternalDataMissingOrShort) {
+  const ExternalModel missing = external_model("external_missing", "nothere.bin");
+  const std::string m = external_error(missing.model);
+  EXPECT_NE(m.find("nothere.bin"), std::string::npos) << m;
+  EXPECT_NE(m.find("cannot open"), std::string::npos) << m;
+  const ExternalModel wrong = external_model("external_length", "weights.bin", 100);
+  EXPECT_NE(external_error(wrong.model).find("external data holds 100 bytes"), std::string::npos);
+  const ExternalModel ok = external_model("external_bytes");
+  std::ifstream in(ok.model, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THROW(import_onnx_bytes(bytes, "mem.onnx"), Error);
+}
+
+}  // namespace
+}  // namespace sparoa::graph
