@@ -8,5 +8,8 @@ void add_inspect_command(CLI::App& app);
 void add_zoo_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_schedule_command(CLI::App& app);
+void add_platform_command(CLI::App& app);
+void add_simulate_command(CLI::App& app);  // only in builds with SimGrid
+void add_bench_command(CLI::App& app);     // only in builds with SimGrid
 
 }  // namespace sparoa::cli

@@ -20,7 +20,7 @@ std::string one_line(std::string s) {
 
 void print_version() {
   std::cout << "sparoa " << SPAROA_VERSION << '\n';
-  std::cout << "  simulator: " << (SPAROA_HAVE_SIMGRID_BUILD ? "SimGrid (built in; no simulation commands yet)" : "not built") << '\n';
+  std::cout << "  simulator: " << (SPAROA_HAVE_SIMGRID_BUILD ? "SimGrid " SPAROA_SIMGRID_VERSION " (sparoa simulate)" : "not built") << '\n';
   for (const auto& b : sparoa::hw::backends()) {
     std::cout << "  backend " << b.name << ": " << b.library << " - "
               << (b.available ? "available: " : "unavailable: ") << b.detail << '\n';
@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
   sparoa::cli::add_zoo_command(app);
   sparoa::cli::add_demo_command(app);
   sparoa::cli::add_schedule_command(app);
+  sparoa::cli::add_platform_command(app);
+#if SPAROA_HAVE_SIMGRID_BUILD
+  sparoa::cli::add_simulate_command(app);
+  sparoa::cli::add_bench_command(app);
+#endif
   app.preparse_callback([&](std::size_t) {
     for (int i = 1; i < argc; ++i) {
       if (std::string(argv[i]) == "--version") {

@@ -3,20 +3,19 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
 #include <vector>
 
 #include "support/atomic_file.hpp"
 #include "support/error.hpp"
+#include "traces/chrome_format.hpp"
 #include "traces/links.hpp"
 
 namespace sparoa::traces {
 namespace {
 
-// std::map-backed objects: keys come out sorted, which keeps the output deterministic.
-using nlohmann::json;
+using detail::json;
 
 struct Process {
   std::string name;
@@ -36,55 +35,13 @@ std::string thread_name(const std::string& lane, std::size_t level) {
   return name;
 }
 
-std::string slice_name(const Record& r) {
-  if (r.record == RecordKind::op) return r.op;
-  std::string name(to_string(r.record));
-  if (!r.op.empty()) name += " " + r.op;
-  return name;
-}
-
-json arg_value(const ArgValue& v) {
-  return std::visit([](const auto& x) { return json(x); }, v);
-}
-
-json record_args(const Record& r) {
-  json args = json::object();
-  args["schema_version"] = r.schema_version;
-  args["source"] = to_string(r.source);
-  args["run_id"] = r.run_id;
-  args["request_id"] = r.request_id;
-  args["batch_id"] = r.batch_id;
-  args["iteration"] = r.iteration;
-  args["record"] = to_string(r.record);
-  args["op"] = r.op;
-  args["device"] = r.device;
-  args["lane"] = r.lane;
-  args["kernel"] = r.kernel;
-  args["fused_group"] = r.fused_group;
-  args["start_us"] = r.start_us;
-  args["end_us"] = r.end_us;
-  args["energy_J"] = r.energy_J;
-  args["energy_method"] = to_string(r.energy_method);
-  for (const auto& [key, value] : r.args) args[key] = arg_value(value);
-  return args;
-}
-
 class EventWriter {
  public:
   explicit EventWriter(std::ostream& out) : out_(out) {}
 
   void emit(const json& event, const std::string& where) {
-    out_ << (first_ ? "\n" : ",\n") << dump(event, where);
+    out_ << detail::event_separator(first_) << detail::dump_json(event, where);
     first_ = false;
-  }
-
-  static std::string dump(const json& value, const std::string& where) {
-    try {
-      return value.dump();
-    } catch (const json::type_error& e) {
-      // The only failure dump() has: a string that is not UTF-8, which JSON cannot hold.
-      throw Error(where, std::string("cannot write as JSON: ") + e.what());
-    }
   }
 
  private:
@@ -103,7 +60,7 @@ class ChromeTraceBuilder {
     place_records();
     assign_threads();
 
-    out << "{\"traceEvents\":[";
+    out << detail::kEventsBegin;
     EventWriter events(out);
     write_metadata(events);
     write_slices(events);
@@ -111,7 +68,7 @@ class ChromeTraceBuilder {
     // Flows last: at equal timestamps viewers then see the slice before the flow end that
     // binds to it.
     write_flows(events);
-    out << "\n],\n\"otherData\":" << EventWriter::dump(other_data(), name_) << "}\n";
+    out << detail::kEventsEnd << detail::dump_json(other_data(), name_) << detail::kDocumentEnd;
   }
 
  private:
@@ -142,9 +99,8 @@ class ChromeTraceBuilder {
     }
   }
 
-  std::string process_name(std::size_t part, const std::string& device) const {
-    const std::string& label = parts_[part].label;
-    return label.empty() ? device : label + ":" + device;
+  std::string process_name(std::size_t part, std::string_view device) const {
+    return detail::labelled(parts_[part].label, device);
   }
 
   void assign_processes() {
@@ -158,7 +114,7 @@ class ChromeTraceBuilder {
       }
       // Rails need not match devices (a board's rail may feed several), so they get their
       // own process rather than being forced onto one.
-      if (!t.power.empty()) power_pid_[p] = add_process(process_name(p, "power"));
+      if (!t.power.empty()) power_pid_[p] = add_process(process_name(p, detail::kPowerProcess));
     }
   }
 
@@ -226,20 +182,13 @@ class ChromeTraceBuilder {
     for (std::size_t k = 0; k < processes_.size(); ++k) {
       const auto pid = static_cast<std::int64_t>(k + 1);
       const Process& process = processes_[k];
-      events.emit({{"ph", "M"}, {"name", "process_name"}, {"pid", pid},
-                   {"args", {{"name", process.name}}}},
-                  name_);
-      events.emit({{"ph", "M"}, {"name", "process_sort_index"}, {"pid", pid},
-                   {"args", {{"sort_index", pid}}}},
-                  name_);
+      events.emit(detail::process_name_event(pid, process.name), name_);
+      events.emit(detail::process_sort_index_event(pid, pid), name_);
       std::int64_t order = 0;
       for (const auto& [key, tid] : process.threads) {
-        events.emit({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid},
-                     {"args", {{"name", thread_name(key.first, key.second)}}}},
+        events.emit(detail::thread_name_event(pid, tid, thread_name(key.first, key.second)),
                     name_);
-        events.emit({{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", pid}, {"tid", tid},
-                     {"args", {{"sort_index", order++}}}},
-                    name_);
+        events.emit(detail::thread_sort_index_event(pid, tid, order++), name_);
       }
     }
   }
@@ -263,14 +212,7 @@ class ChromeTraceBuilder {
               [](const Slice& a, const Slice& b) { return a.key() < b.key(); });
     for (const Slice& s : slices) {
       const Record& r = parts_[s.part].trace->records[s.index];
-      events.emit({{"ph", "X"},
-                   {"name", slice_name(r)},
-                   {"cat", to_string(r.record)},
-                   {"pid", s.pid},
-                   {"tid", s.tid},
-                   {"ts", r.start_us},
-                   {"dur", r.end_us - r.start_us},
-                   {"args", record_args(r)}},
+      events.emit(detail::slice_event(r, s.pid, s.tid),
                   where(s.part, "record " + std::to_string(s.index)));
     }
   }
@@ -286,8 +228,8 @@ class ChromeTraceBuilder {
       });
       for (std::size_t i : order) {
         const PowerSample& s = t.power[i];
-        events.emit({{"ph", "C"}, {"name", s.rail}, {"pid", power_pid_.at(p)},
-                     {"ts", s.time_us}, {"args", {{"W", s.watts}}}},
+        events.emit(detail::counter_event(s.rail, power_pid_.at(p), s.time_us,
+                                          detail::kPowerCounterKey, s.watts),
                     where(p, "power sample " + std::to_string(i)));
       }
       order.resize(t.state.size());
@@ -298,8 +240,8 @@ class ChromeTraceBuilder {
       });
       for (std::size_t i : order) {
         const StateSample& s = t.state[i];
-        events.emit({{"ph", "C"}, {"name", s.key}, {"pid", device_pid_.at({p, s.device})},
-                     {"ts", s.time_us}, {"args", {{"value", s.value}}}},
+        events.emit(detail::counter_event(s.key, device_pid_.at({p, s.device}), s.time_us,
+                                          detail::kValueCounterKey, s.value),
                     where(p, "state sample " + std::to_string(i)));
       }
     }
@@ -311,22 +253,20 @@ class ChromeTraceBuilder {
       const auto& records = parts_[p].trace->records;
       for (const Link& link : find_links(*parts_[p].trace)) {
         const std::int64_t id = next_id++;
-        const std::string kind(to_string(link.kind));
         const Placement& from = placements_[p][link.from];
         const Placement& to = placements_[p][link.to];
-        events.emit({{"ph", "s"}, {"id", id}, {"name", kind}, {"cat", kind},
-                     {"pid", from.pid}, {"tid", from.tid}, {"ts", records[link.from].start_us}},
+        events.emit(detail::flow_start_event(link.kind, id, from.pid, from.tid,
+                                             records[link.from].start_us),
                     name_);
-        events.emit({{"ph", "f"}, {"bp", "e"}, {"id", id}, {"name", kind}, {"cat", kind},
-                     {"pid", to.pid}, {"tid", to.tid}, {"ts", records[link.to].start_us}},
+        events.emit(detail::flow_end_event(link.kind, id, to.pid, to.tid,
+                                           records[link.to].start_us),
                     name_);
       }
     }
   }
 
   json other_data() const {
-    json data = json::object();
-    data["trace_schema_version"] = std::to_string(kTraceSchemaVersion);
+    json data = detail::base_other_data();
     for (const ChromeTracePart& part : parts_) {
       const std::string prefix = part.label.empty() ? "" : part.label + ":";
       const Provenance& pv = part.trace->provenance;

@@ -1,97 +1,122 @@
+#include <cstdint>
 #include <sstream>
 #include <string>
 
 #include "support/atomic_file.hpp"
 #include "support/error.hpp"
 #include "traces/csv_format.hpp"
+#include "traces/csv_rows.hpp"
 #include "traces/trace_csv.hpp"
 
 namespace sparoa::traces {
+namespace detail {
+
+void append_header(std::string& line, std::span<const std::string_view> columns) {
+  line += join_fields(columns);
+  line += '\n';
+}
+
+void append_provenance(std::string& line, const Provenance& p) {
+  auto put = [&line](std::string_view key, std::string_view value) {
+    // No trailing blank when the value is empty, so that files stay diff-clean.
+    line += "# ";
+    line += key;
+    line += ':';
+    if (!value.empty()) {
+      line += ' ';
+      line += value;
+    }
+    line += '\n';
+  };
+  put("model_sha256", p.model_sha256);
+  put("platform_sha256", p.platform_sha256);
+  put("schedule_sha256", p.schedule_sha256);
+  put("seed", p.seed ? std::to_string(*p.seed) : std::string());
+  put("git_revision", p.git_revision);
+  put("simgrid_version", p.simgrid_version);
+  put("onednn_version", p.onednn_version);
+  put("cuda_version", p.cuda_version);
+  put("power_mode", p.power_mode);
+  put("clocks", p.clocks);
+  for (const auto& [key, value] : p.extra) put(key, value);
+}
+
+void append_row(std::string& line, const Record& r) {
+  // Every field after the first starts with its separator.
+  auto text = [&line](std::string_view value) {
+    line += ',';
+    append_field(line, value);
+  };
+  auto number = [&line](auto value) {
+    line += ',';
+    line += format_number(value);
+  };
+  line += std::to_string(r.schema_version);
+  text(to_string(r.source));
+  text(r.run_id);
+  number(r.request_id);
+  number(r.batch_id);
+  number(r.iteration);
+  text(to_string(r.record));
+  text(r.op);
+  text(r.device);
+  text(r.lane);
+  text(r.kernel);
+  text(r.fused_group);
+  number(r.start_us);
+  number(r.end_us);
+  number(r.energy_J);
+  text(to_string(r.energy_method));
+  line += '\n';
+}
+
+void append_row(std::string& line, const PowerSample& s) {
+  append_field(line, s.run_id);
+  line += ',';
+  line += format_number(s.time_us);
+  line += ',';
+  append_field(line, s.rail);
+  line += ',';
+  line += format_number(s.watts);
+  line += '\n';
+}
+
+void append_row(std::string& line, const StateSample& s) {
+  append_field(line, s.run_id);
+  line += ',';
+  line += format_number(s.time_us);
+  line += ',';
+  append_field(line, s.device);
+  line += ',';
+  append_field(line, s.key);
+  line += ',';
+  line += format_number(s.value);
+  line += '\n';
+}
+
+}  // namespace detail
+
 namespace {
 
-using detail::append_field;
-using detail::format_number;
-
-void write_header(std::ostream& out, std::span<const std::string_view> columns) {
-  out << detail::join_fields(columns) << '\n';
+void write_line(std::ostream& out, const std::string& line) {
+  out.write(line.data(), static_cast<std::streamsize>(line.size()));
 }
 
-void write_provenance(std::ostream& out, const Provenance& p) {
-  auto line = [&out](std::string_view key, const std::string& value) {
-    // No trailing blank when the value is empty, so that files stay diff-clean.
-    out << "# " << key << ':';
-    if (!value.empty()) out << ' ' << value;
-    out << '\n';
-  };
-  line("model_sha256", p.model_sha256);
-  line("platform_sha256", p.platform_sha256);
-  line("schedule_sha256", p.schedule_sha256);
-  line("seed", p.seed ? std::to_string(*p.seed) : std::string());
-  line("git_revision", p.git_revision);
-  line("simgrid_version", p.simgrid_version);
-  line("onednn_version", p.onednn_version);
-  line("cuda_version", p.cuda_version);
-  line("power_mode", p.power_mode);
-  line("clocks", p.clocks);
-  for (const auto& [key, value] : p.extra) line(key, value);
-}
-
-std::string record_row(const Record& r) {
-  std::string row;
-  row.reserve(160);
-  auto field = [&row](std::string_view value) {
-    if (!row.empty()) row += ',';
-    append_field(row, value);
-  };
-  field(std::to_string(r.schema_version));
-  field(to_string(r.source));
-  field(r.run_id);
-  field(format_number(r.request_id));
-  field(format_number(r.batch_id));
-  field(format_number(r.iteration));
-  field(to_string(r.record));
-  field(r.op);
-  field(r.device);
-  field(r.lane);
-  field(r.kernel);
-  field(r.fused_group);
-  field(format_number(r.start_us));
-  field(format_number(r.end_us));
-  field(format_number(r.energy_J));
-  field(to_string(r.energy_method));
-  row += '\n';
-  return row;
-}
-
-template <typename Sample, typename Row>
+template <typename Sample>
 void write_samples(std::ostream& out, std::span<const Sample> samples, const std::string& name,
-                   std::span<const std::string_view> columns, Row row) {
+                   std::span<const std::string_view> columns) {
   // Check everything first: a stream cannot take back what was already written to it.
   for (std::size_t i = 0; i < samples.size(); ++i) {
     validate(samples[i], name + ": sample " + std::to_string(i));
   }
-  write_header(out, columns);
-  for (const Sample& s : samples) out << row(s);
-}
-
-std::string power_row(const PowerSample& s) {
-  std::string row;
-  append_field(row, s.run_id);
-  row += ',' + format_number(s.time_us) + ',';
-  append_field(row, s.rail);
-  row += ',' + format_number(s.watts) + '\n';
-  return row;
-}
-
-std::string state_row(const StateSample& s) {
-  std::string row;
-  append_field(row, s.run_id);
-  row += ',' + format_number(s.time_us) + ',';
-  append_field(row, s.device);
-  row += ',';
-  append_field(row, s.key);
-  row += ',' + format_number(s.value) + '\n';
-  return row;
+  std::string line;
+  detail::append_header(line, columns);
+  write_line(out, line);
+  for (const Sample& s : samples) {
+    line.clear();
+    detail::append_row(line, s);
+    write_line(out, line);
+  }
 }
 
 template <typename Write>
@@ -108,9 +133,15 @@ void write_trace_csv(std::ostream& out, const Trace& trace, const std::string& n
   for (std::size_t i = 0; i < trace.records.size(); ++i) {
     validate(trace.records[i], name + ": record " + std::to_string(i));
   }
-  write_provenance(out, trace.provenance);
-  write_header(out, kRecordColumns);
-  for (const Record& r : trace.records) out << record_row(r);
+  std::string line;
+  detail::append_provenance(line, trace.provenance);
+  detail::append_header(line, kRecordColumns);
+  write_line(out, line);
+  for (const Record& r : trace.records) {
+    line.clear();
+    detail::append_row(line, r);
+    write_line(out, line);
+  }
 }
 
 void write_trace_csv(const std::filesystem::path& path, const Trace& trace) {
@@ -119,7 +150,7 @@ void write_trace_csv(const std::filesystem::path& path, const Trace& trace) {
 
 void write_power_csv(std::ostream& out, std::span<const PowerSample> samples,
                      const std::string& name) {
-  write_samples(out, samples, name, kPowerColumns, power_row);
+  write_samples(out, samples, name, kPowerColumns);
 }
 
 void write_power_csv(const std::filesystem::path& path, std::span<const PowerSample> samples) {
@@ -128,7 +159,7 @@ void write_power_csv(const std::filesystem::path& path, std::span<const PowerSam
 
 void write_state_csv(std::ostream& out, std::span<const StateSample> samples,
                      const std::string& name) {
-  write_samples(out, samples, name, kStateColumns, state_row);
+  write_samples(out, samples, name, kStateColumns);
 }
 
 void write_state_csv(const std::filesystem::path& path, std::span<const StateSample> samples) {

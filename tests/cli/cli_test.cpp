@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -277,6 +278,89 @@ TEST(Cli, DemoPrintsTotalsAndQuadrantSummary) {
   EXPECT_NE(r.out.find("params 2.54 M (2542856)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sparse/low-I"), std::string::npos);
   EXPECT_NE(r.out.find("90.0%"), std::string::npos) << "the 90% model's zero-weight share";
+}
+
+// ---------------------------------------------------------------------------------------
+// sparoa platform
+
+std::vector<fs::path> shipped_platforms() {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(fs::path(SPAROA_SOURCE_DIR) / "platforms")) {
+    if (e.path().extension() == ".yaml") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(CliPlatform, ShowWorksOnEveryShippedFile) {
+  const auto files = shipped_platforms();
+  ASSERT_GE(files.size(), 7u);
+  for (const auto& f : files) {
+    SCOPED_TRACE(f.string());
+    // By path and by name.
+    for (const std::string& arg : {f.string(), f.stem().string()}) {
+      const Result r = run({"platform", "show", arg});
+      ASSERT_EQ(r.code, 0) << r.err;
+      EXPECT_TRUE(r.err.empty()) << r.err;
+      for (const char* needle : {"power mode: ", "memory domains", "devices", "peak GFLOP/s", "lanes", "power modes",
+                                 "cost model", "default"}) {
+        EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
+      }
+    }
+  }
+  const Result r = run({"platform", "show", "agx-orin-64gb-30w", "--notes"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("power mode: 30W"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("30W *"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("5326.8"), std::string::npos) << "GPU peak at 1300.5 MHz with 8 TPCs";
+  EXPECT_NE(r.out.find("device gpu: "), std::string::npos) << "notes";
+}
+
+TEST(CliPlatform, ListNamesTheShippedFiles) {
+  const Result r = run({"platform", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& f : shipped_platforms()) EXPECT_NE(r.out.find(f.stem().string()), std::string::npos) << f;
+  EXPECT_NE(r.out.find("jetson-orin-nano-8gb"), std::string::npos);
+  EXPECT_NE(r.out.find("MAXN"), std::string::npos);
+}
+
+TEST(CliPlatform, ExportXml) {
+  const fs::path out = scratch() / "agx.xml";
+  fs::remove(out);
+  const Result r = run({"platform", "export-xml", "agx-orin-64gb-maxn", "-o", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string xml = slurp(out);
+  EXPECT_NE(xml.find("<platform version=\"4.1\">"), std::string::npos);
+  EXPECT_NE(xml.find("<host id=\"gpu.TPC7\""), std::string::npos);
+  // Without -o: standard output, the same text.
+  const Result s = run({"platform", "export-xml", "agx-orin-64gb-maxn"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_EQ(s.out, xml);
+  fs::remove(out);
+}
+
+TEST(CliPlatform, BadPlatformFileGivesOneLineNamingFileAndKey) {
+  std::string text = slurp(fs::path(SPAROA_SOURCE_DIR) / "platforms" / "orin-nano-8gb-15w.yaml");
+  const std::string from = "bandwidth_GBps: 68, transfer";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), "bandwidth: 68, transfer");
+  const fs::path bad = scratch() / "bad-platform.yaml";
+  {
+    std::ofstream f(bad);
+    f << text;
+  }
+  const fs::path out = scratch() / "bad-platform.xml";
+  fs::remove(out);
+  for (const std::string command : {"show", "export-xml"}) {
+    std::vector<std::string> args = {"platform", command, bad.string()};
+    if (command == "export-xml") args.insert(args.end(), {"-o", out.string()});
+    const Result r = run(args);
+    expect_input_error(r, bad.string() + ": memory_domains[0].bandwidth: key 'bandwidth' has no unit: write bandwidth_GBps");
+  }
+  EXPECT_FALSE(fs::exists(out)) << "a failed export leaves no file";
+  expect_input_error(run({"platform", "show", "no-such-board"}), "agx-orin-64gb-maxn");
+  EXPECT_EQ(run({"platform"}).code, 2);
+  EXPECT_EQ(run({"platform", "show"}).code, 2);
 }
 
 }  // namespace

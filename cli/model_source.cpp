@@ -1,0 +1,30 @@
+#include "cli/model_source.hpp"
+
+#include "graph/onnx_import.hpp"
+#include "graph/zoo/zoo.hpp"
+#include "support/error.hpp"
+
+namespace sparoa::cli {
+
+graph::Graph load_model(const ModelSource& source) {
+  std::filesystem::path path = source.model;
+  if (!std::filesystem::exists(path)) {
+    bool in_zoo = false;
+    std::string names;
+    for (const auto& m : graph::zoo::models()) {
+      in_zoo = in_zoo || m.name == source.model;
+      names += (names.empty() ? "" : ", ") + m.name;
+    }
+    if (!in_zoo) {
+      throw Error("--model", "'" + source.model + "' is neither an ONNX file nor a zoo model (" + names + ")");
+    }
+    path = graph::zoo::build_model(source.model, {source.sparsity, false}, source.zoo_dir);
+  } else if (source.sparsity != 0) {
+    throw Error("--sparsity", "applies to zoo models only; prune the ONNX file before importing it");
+  }
+  graph::ImportOptions options;
+  options.batch = source.batch;
+  return graph::import_onnx(path, options);
+}
+
+}  // namespace sparoa::cli

@@ -1,0 +1,138 @@
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/model_source.hpp"
+#include "cli/table.hpp"
+#include "graph/schedule.hpp"
+#include "platforms/reference_placements.hpp"
+#include "sim/simulation.hpp"
+#include "support/error.hpp"
+#include "support/sha256.hpp"
+
+namespace sparoa::cli {
+
+void print_summary(std::ostream& out, const sim::Summary& s) {
+  out << fmt::format("{} on {} ({}{}), {}, batch {}\n", s.model, s.platform, s.power_mode_start,
+                     s.power_mode_end != s.power_mode_start ? " -> " + s.power_mode_end : "", s.placement, s.batch);
+  Table t({"metric", "value"}, {false, true});
+  t.add_row({"requests", std::to_string(s.requests)});
+  t.add_row({"batches", std::to_string(s.batches)});
+  t.add_row({"simulated time", fmt::format("{:.3f} ms", s.makespan_s * 1e3)});
+  t.add_row({"latency mean", fmt::format("{:.3f} ms", s.latency_mean_s * 1e3)});
+  t.add_row({"latency p50", fmt::format("{:.3f} ms", s.latency_p50_s * 1e3)});
+  t.add_row({"latency p95", fmt::format("{:.3f} ms", s.latency_p95_s * 1e3)});
+  t.add_row({"latency p99", fmt::format("{:.3f} ms", s.latency_p99_s * 1e3)});
+  t.add_row({"throughput", fmt::format("{:.1f} inferences/s", s.throughput_rps)});
+  t.add_row({"energy per inference", fmt::format("{:.4f} J", s.energy_per_inference_J)});
+  t.add_row({"energy total", fmt::format("{:.3f} J (static {:.3f} J)", s.energy_J, s.static_energy_J)});
+  t.add_row({"operator executions", std::to_string(s.op_executions)});
+  t.add_row({"transfers", std::to_string(s.transfers)});
+  t.add_row({"GPU launches", std::to_string(s.launches)});
+  t.add_row({"SimGrid activities", std::to_string(s.simgrid_activities)});
+  t.add_row({"wall time", fmt::format("{:.3f} s", s.wall_s)});
+  t.print(out);
+  out << '\n';
+  Table d({"device", "utilisation", "executions", "energy J", "attributed J"}, {false, true, true, true, true});
+  for (const auto& dev : s.devices) {
+    d.add_row({dev.id, fmt::format("{:.1f}%", dev.utilisation * 100), std::to_string(dev.executions),
+               fmt::format("{:.4f}", dev.energy_J), fmt::format("{:.4f}", dev.attributed_J)});
+  }
+  d.print(out);
+}
+
+void add_simulate_command(CLI::App& app) {
+  struct Args {
+    ModelSource model;
+    std::string platform;
+    std::string schedule;
+    std::string policy;
+    std::string arrivals = "closed";
+    std::int64_t requests = 100;
+    double batch_timeout_us = 0;
+    int inflight = 2;
+    std::string state;
+    std::uint64_t seed = 1;
+    std::string trace;
+    std::string csv;
+    double sample_us = 1000;
+  };
+  auto args = std::make_shared<Args>();
+  args->model.zoo_dir = SPAROA_DEFAULT_ZOO_DIR;
+  auto* cmd = app.add_subcommand("simulate", "Simulate a model on a platform with SimGrid: latency, throughput, energy, traces");
+  cmd->add_option("--model,-m", args->model.model, "ONNX file or zoo model name")->required();
+  cmd->add_option("--sparsity", args->model.sparsity, "weight sparsity of a zoo model's pruned build")
+      ->check(CLI::Range(0.0, 0.99))->capture_default_str();
+  cmd->add_option("--zoo-dir", args->model.zoo_dir, "where zoo models are built and cached")->capture_default_str();
+  cmd->add_option("--platform,-p", args->platform, "platform YAML file or shipped platform name")->required();
+  auto* schedule = cmd->add_option("--schedule,-s", args->schedule, "static schedule YAML");
+  auto* policy = cmd->add_option("--policy", args->policy, "online placement: cpu-only or gpu-only");
+  schedule->excludes(policy);
+  cmd->add_option("--batch,-b", args->model.batch, "batch size: the model is bound to it and requests are batched up to it")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--arrivals", args->arrivals, "closed, closed:CLIENTS, poisson:RATE (per s) or a file of arrival times (us)")
+      ->capture_default_str();
+  cmd->add_option("--requests,-n", args->requests, "requests to serve")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch-timeout-us", args->batch_timeout_us, "a partial batch leaves when its oldest request waited this long")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--inflight", args->inflight, "batches in the lanes at once (pipelining depth)")
+      ->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--state", args->state, "hardware state trace (CSV: time_us,action,target,value)");
+  cmd->add_option("--seed", args->seed, "seed of every random draw")->capture_default_str();
+  cmd->add_option("--trace", args->trace, "write a Chrome trace JSON (open in Perfetto)");
+  cmd->add_option("--csv", args->csv, "write the per-operator trace CSV (+ .power.csv, .state.csv beside it)");
+  cmd->add_option("--sample-us", args->sample_us, "period of power and state samples in the outputs")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->callback([args] {
+    if (args->schedule.empty() && args->policy.empty()) {
+      throw Error("simulate", "give --schedule FILE or --policy cpu-only|gpu-only");
+    }
+    const auto platform_path = platforms::resolve_platform_path(args->platform);
+    const platforms::Platform platform = platforms::read_platform(platform_path);
+    std::optional<graph::Schedule> schedule;
+    if (!args->schedule.empty()) {
+      schedule = graph::read_schedule(args->schedule);
+      // The schedule's batch decides the model's binding unless the user gave one that differs.
+      if (args->model.batch != schedule->batch) {
+        throw Error(args->schedule, "batch " + std::to_string(schedule->batch) + " but --batch " +
+                                        std::to_string(args->model.batch) + " was given");
+      }
+    }
+    const graph::Graph g = load_model(args->model);
+    if (schedule && !schedule->model_sha256.empty() && schedule->model_sha256 != g.model_sha256) {
+      throw Error(args->schedule, "model: it was made for a model with SHA-256 " + schedule->model_sha256.substr(0, 12) +
+                                      "..., not " + g.name + " (" + g.model_sha256.substr(0, 12) + "...)");
+    }
+    const auto state = args->state.empty() ? std::optional<sim::StateTrace>()
+                                            : std::optional<sim::StateTrace>(sim::read_state_trace(args->state, platform));
+    std::unique_ptr<platforms::OnlinePolicy> policy;
+    if (!args->policy.empty()) {
+      policy = platforms::make_reference_policy(platform, platforms::parse_reference_placement(args->policy));
+    }
+    sim::SimulationOptions o;
+    o.graph = &g;
+    o.platform = &platform;
+    o.schedule = schedule ? &*schedule : nullptr;
+    o.schedule_origin = args->schedule;
+    o.policy = policy.get();
+    o.arrivals = sim::parse_arrivals(args->arrivals);
+    o.requests = args->requests;
+    o.batch_timeout_s = args->batch_timeout_us * 1e-6;
+    o.max_inflight_batches = args->inflight;
+    o.state = state ? &*state : nullptr;
+    o.seed = args->seed;
+    o.csv = args->csv;
+    o.chrome = args->trace;
+    o.sample_period_s = args->sample_us * 1e-6;
+    o.run_id = fmt::format("sim-{}-{}-s{}", g.name, platform.power_mode, args->seed);
+    o.provenance.model_sha256 = g.model_sha256;
+    o.provenance.platform_sha256 = platform.sha256;
+    if (!args->schedule.empty()) o.provenance.schedule_sha256 = sha256_file_hex(args->schedule);
+    o.provenance.git_revision = SPAROA_GIT_REVISION;
+    const sim::Summary s = sim::simulate(o);
+    print_summary(std::cout, s);
+  });
+}
+
+}  // namespace sparoa::cli

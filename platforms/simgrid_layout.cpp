@@ -1,0 +1,85 @@
+#include "platforms/simgrid_layout.hpp"
+
+#include <fmt/format.h>
+
+namespace sparoa::platforms {
+
+std::string unit_host_name(const Device& d, int unit) { return d.id + "." + d.unit_name + std::to_string(unit); }
+
+std::string memory_host_name(const std::string& domain) { return "mem." + domain; }
+
+std::string dram_link_name(const std::string& domain) { return "dram." + domain; }
+
+namespace {
+
+std::string xfer_link_name(const std::string& domain) { return "xfer." + domain; }
+std::string link_name(const Link& l) { return "link." + l.id; }
+
+// Shortest text that reads back to the same double: SimGrid parses it with strtod.
+std::string num(double v) { return fmt::format("{}", v); }
+
+}  // namespace
+
+SimgridLayout simgrid_layout(const Platform& p) {
+  SimgridLayout layout;
+
+  // One host per compute unit, devices in platform order, units in index order.
+  for (const Device& d : p.devices) {
+    const double units = double(d.units);
+    std::vector<double> speeds;
+    std::string wattage;
+    for (const PState& s : d.pstates) {
+      speeds.push_back(s.freq_MHz * 1e6 * d.flops_per_cycle_per_unit);
+      if (!wattage.empty()) wattage += ", ";
+      wattage += num(s.idle_W / units) + ":" + num(s.epsilon_W / units) + ":" + num(s.full_W / units);
+    }
+    for (int u = 0; u < d.units; ++u) {
+      layout.hosts.push_back({unit_host_name(d, u), speeds, wattage, num(d.off_W / units), d.id, u});
+    }
+  }
+  // The far end of every operator's DRAM traffic: computes nothing, draws nothing.
+  for (const MemoryDomain& m : p.memory_domains) {
+    layout.hosts.push_back({memory_host_name(m.id), {1.0}, "0:0:0", "0", "", -1});
+  }
+
+  for (const MemoryDomain& m : p.memory_domains) {
+    layout.links.push_back({dram_link_name(m.id), m.bandwidth_GBps * 1e9, 0.0});
+    layout.links.push_back({xfer_link_name(m.id), kUnlimitedBandwidth, m.transfer_latency_us * 1e-6});
+  }
+  for (const Link& l : p.links) layout.links.push_back({link_name(l), l.bandwidth_GBps * 1e9, l.latency_us * 1e-6});
+
+  // Every unit reaches its own DRAM.
+  for (const Device& d : p.devices) {
+    for (int u = 0; u < d.units; ++u) {
+      layout.routes.push_back({unit_host_name(d, u), memory_host_name(d.memory_domain), {dram_link_name(d.memory_domain)}});
+    }
+  }
+  // Units of different devices: each unordered pair once, from the device listed first.
+  for (std::size_t a = 0; a < p.devices.size(); ++a) {
+    const Device& da = p.devices[a];
+    for (std::size_t b = a + 1; b < p.devices.size(); ++b) {
+      const Device& db = p.devices[b];
+      std::vector<std::string> links;
+      if (da.memory_domain == db.memory_domain) {
+        links = {dram_link_name(da.memory_domain), xfer_link_name(da.memory_domain)};
+      } else if (const Link* l = p.link_between(da.memory_domain, db.memory_domain)) {
+        links = {dram_link_name(da.memory_domain), link_name(*l), dram_link_name(db.memory_domain)};
+      } else {
+        continue;  // validation rejects platforms whose devices cannot reach each other
+      }
+      for (int ua = 0; ua < da.units; ++ua) {
+        for (int ub = 0; ub < db.units; ++ub) {
+          layout.routes.push_back({unit_host_name(da, ua), unit_host_name(db, ub), links});
+        }
+      }
+    }
+  }
+  // Memory hosts of linked domains, in link order.
+  for (const Link& l : p.links) {
+    layout.routes.push_back(
+        {memory_host_name(l.from), memory_host_name(l.to), {dram_link_name(l.from), link_name(l), dram_link_name(l.to)}});
+  }
+  return layout;
+}
+
+}  // namespace sparoa::platforms
