@@ -174,6 +174,8 @@ class Executor {
   void op_ready_checks(Batch* b, int op);
 
   // outputs
+  traces::Record record(const Pending& p, traces::RecordKind kind, const std::string& op, std::size_t device, int lane,
+                        double end_s) const;
   void emit(traces::Record& r, const Pending& p, const std::string& thread = {});
   void sample(double t);
 
@@ -850,6 +852,23 @@ void Executor::busy_changed(std::size_t device, int delta) {
   if (busy_lanes_[device] == 0) busy_total_[device] += now - busy_since_[device];
 }
 
+traces::Record Executor::record(const Pending& p, traces::RecordKind kind, const std::string& op, std::size_t device,
+                                int lane, double end_s) const {
+  traces::Record r;
+  r.run_id = o_.run_id;
+  // A batch's records carry its first request; batch_id and iteration are the batch number.
+  r.request_id = p.batch->requests.front();
+  r.batch_id = p.batch->id;
+  r.iteration = p.batch->id;
+  r.record = kind;
+  r.op = op;
+  r.device = p_.devices[device].id;
+  r.lane = lanes_[std::size_t(lane)].spec->id;
+  r.start_us = p.record_start_s * 1e6;
+  r.end_us = end_s * 1e6;
+  return r;
+}
+
 void Executor::emit(traces::Record& r, const Pending& p, const std::string& thread) {
   if (csv_) csv_->record(r);
   if (chrome_) {
@@ -857,19 +876,24 @@ void Executor::emit(traces::Record& r, const Pending& p, const std::string& thre
     if (r.record == traces::RecordKind::op) {
       r.args.emplace("op_type", g_.op(std::size_t(p.op)).type);
       r.args.emplace("op_class", std::string(platforms::to_string(info.demand.op_class)));
-      r.args.emplace("flops", info.demand.flops * double(p.batch->size) / double(graph_batch_));
-      r.args.emplace("bytes", info.demand.bytes);
+      const double scale = double(p.batch->size) / double(graph_batch_);
+      r.args.emplace("flops", info.demand.flops * scale);
+      r.args.emplace("bytes", (info.demand.bytes - info.demand.weight_bytes) * scale + info.demand.weight_bytes);
       r.args.emplace("intensity", info.features.intensity);
       r.args.emplace("weight_sparsity", info.features.weight_sparsity);
       r.args.emplace("batch_size", double(p.batch->size));
     }
     const auto ref = chrome_->slice(r, thread);
+    // Flows: launch -> its kernel, producer -> each transfer of its outputs. A GPU operator's
+    // slot holds its launch's slice until the kernel's replaces it.
+    auto& slot = p.batch->slices[std::size_t(p.op)];
     if (r.record == traces::RecordKind::op) {
-      p.batch->slices[std::size_t(p.op)] = ref;
+      if (lanes_[std::size_t(p.lane)].gpu) chrome_->flow(traces::LinkKind::launch, slot, ref);
+      slot = ref;
     } else if (r.record == traces::RecordKind::transfer && !p.graph_input) {
-      chrome_->flow(traces::LinkKind::transfer, p.batch->slices[std::size_t(p.op)], ref);
+      chrome_->flow(traces::LinkKind::transfer, slot, ref);
     } else if (r.record == traces::RecordKind::launch) {
-      p.batch->slices[std::size_t(p.op)] = ref;  // replaced by the kernel's slice; see complete_op
+      slot = ref;
     }
   }
 }
@@ -897,18 +921,8 @@ void Executor::on_complete(Pending p) {
       ++executions_[p.device];
       ++op_execs_;
       if (csv_ || chrome_) {
-        traces::Record r;
-        r.run_id = o_.run_id;
-        r.request_id = b->requests.front();
-        r.batch_id = b->id;
-        r.iteration = b->id;
-        r.record = traces::RecordKind::op;
-        r.op = ops_[op].name;
-        r.device = p_.devices[p.device].id;
-        r.lane = lanes_[std::size_t(p.lane)].spec->id;
-        r.kernel = std::string(platforms::to_string(b->kernel[op]));
-        r.start_us = p.record_start_s * 1e6;
-        r.end_us = now * 1e6;
+        traces::Record r = record(p, traces::RecordKind::op, ops_[op].name, p.device, p.lane, now);
+        r.kernel = platforms::to_string(b->kernel[op]);
         r.energy_J = joules;
         r.energy_method = traces::EnergyMethod::attributed;
         emit(r, p);
@@ -942,18 +956,8 @@ void Executor::on_complete(Pending p) {
         }
       }
       if (csv_ || chrome_) {
-        traces::Record r;
-        r.run_id = o_.run_id;
-        r.request_id = b->requests.front();
-        r.batch_id = b->id;
-        r.iteration = b->id;
-        r.record = traces::RecordKind::launch;
-        r.op = ops_[op].name;
-        r.device = p_.devices[p.device].id;
-        r.lane = lanes_[std::size_t(p.lane)].spec->id;
-        r.kernel = std::string(platforms::to_string(b->kernel[op]));
-        r.start_us = p.record_start_s * 1e6;
-        r.end_us = now * 1e6;
+        traces::Record r = record(p, traces::RecordKind::launch, ops_[op].name, p.device, p.lane, now);
+        r.kernel = platforms::to_string(b->kernel[op]);
         r.energy_J = joules;
         r.energy_method = traces::EnergyMethod::attributed;
         emit(r, p);
@@ -964,18 +968,9 @@ void Executor::on_complete(Pending p) {
       ++transfers_;
       if (p.copy_slot >= 0) copy_slots_[p.dst_device][std::size_t(p.copy_slot)] = 0;
       if (csv_ || chrome_) {
-        traces::Record r;
-        r.run_id = o_.run_id;
-        r.request_id = b->requests.front();
-        r.batch_id = b->id;
-        r.iteration = b->id;
-        r.record = traces::RecordKind::transfer;
-        r.op = p.graph_input ? p.tensor : ops_[op].name;
-        r.device = p_.devices[p.dst_device].id;
-        r.lane = lanes_[std::size_t(p.dst_lane)].spec->id;
-        r.start_us = p.record_start_s * 1e6;
-        r.end_us = now * 1e6;
-        r.energy_method = traces::EnergyMethod::none;
+        traces::Record r = record(p, traces::RecordKind::transfer, p.graph_input ? p.tensor : ops_[op].name,
+                                  p.dst_device, p.dst_lane, now);
+        r.energy_method = traces::EnergyMethod::none;  // DRAM and link energy are not modelled
         emit(r, p, chrome_ ? r.device + " copy " + std::to_string(p.copy_slot) : std::string());
       }
       for (int c : p.consumers) --b->inputs_left[std::size_t(c)];

@@ -1,77 +1,26 @@
 // End-to-end tests of the `sparoa` command line: exit codes (0 ok, 1 bad input, 2 usage),
 // one-line errors on stderr, and outputs that are whole or absent.
 #include <gtest/gtest.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-
-#include "onnx_test_models.hpp"
 #include <sstream>
 
-extern char** environ;
+#include "onnx_test_models.hpp"
+#include "tests/cli/cli_runner.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using sparoa::test::cli::expect_input_error;
+using sparoa::test::cli::Result;
+using sparoa::test::cli::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path scratch() {
-  const fs::path dir = fs::path(SPAROA_TEST_DATA_DIR) / "cli_test";
-  fs::create_directories(dir);
-  return dir;
-}
-
-// Runs the binary with stdout and stderr sent to files (no pipes to deadlock on).
-Result run(std::vector<std::string> args) {
-  static int counter = 0;
-  const fs::path base = scratch() / ("run" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  const std::string out = base.string() + ".out", err = base.string() + ".err";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  args.insert(args.begin(), SPAROA_BIN);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  Result r;
-  if (posix_spawn(&pid, SPAROA_BIN, &actions, nullptr, argv.data(), environ) != 0) return r;
-  posix_spawn_file_actions_destroy(&actions);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  fs::remove(out);
-  fs::remove(err);
-  return r;
-}
-
-// One clear line on stderr, exit code 1.
-void expect_input_error(const Result& r, const std::string& needle) {
-  EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line: " << r.err;
-  EXPECT_EQ(r.err.rfind("sparoa: error: ", 0), 0u) << r.err;
-}
+fs::path scratch() { return sparoa::test::cli::scratch("cli_test"); }
+Result run(std::vector<std::string> args) { return sparoa::test::cli::run_sparoa(std::move(args), "cli_test"); }
 
 fs::path zoo_dir() { return fs::path(SPAROA_TEST_DATA_DIR) / "zoo"; }
 

@@ -566,7 +566,8 @@ TEST(SimOutputs, ChromeTraceIsValidJsonWithSlicesCountersAndFlows) {
   EXPECT_EQ(transfers, 6);
   EXPECT_GT(counters, 0);
   EXPECT_EQ(flow_starts, flow_ends);
-  EXPECT_GE(flow_starts, 3 * 2);  // conv -> its transfer, relu -> its transfer back
+  // Per request: conv -> its transfer, relu -> its transfer back, launch -> relu's kernel.
+  EXPECT_EQ(flow_starts, 3 * 3);
 }
 
 TEST(SimPolicy, OnlineCpuOnlyMatchesTheStaticSchedule) {
