@@ -69,8 +69,10 @@ void add_simulate_command(CLI::App& app) {
   auto* schedule = cmd->add_option("--schedule,-s", args->schedule, "static schedule YAML");
   auto* policy = cmd->add_option("--policy", args->policy, "online placement: cpu-only or gpu-only");
   schedule->excludes(policy);
-  cmd->add_option("--batch,-b", args->model.batch, "batch size: the model is bound to it and requests are batched up to it")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+  auto* batch = cmd->add_option("--batch,-b", args->model.batch,
+                                "batch size: the model is bound to it and requests are batched up to it "
+                                "(default: the schedule's, else 1)")
+                    ->check(CLI::PositiveNumber);
   cmd->add_option("--arrivals", args->arrivals, "closed, closed:CLIENTS, poisson:RATE (per s) or a file of arrival times (us)")
       ->capture_default_str();
   cmd->add_option("--requests,-n", args->requests, "requests to serve")->check(CLI::PositiveNumber)->capture_default_str();
@@ -84,7 +86,7 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("--csv", args->csv, "write the per-operator trace CSV (+ .power.csv, .state.csv beside it)");
   cmd->add_option("--sample-us", args->sample_us, "period of power and state samples in the outputs")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->callback([args] {
+  cmd->callback([args, batch] {
     if (args->schedule.empty() && args->policy.empty()) {
       throw Error("simulate", "give --schedule FILE or --policy cpu-only|gpu-only");
     }
@@ -93,7 +95,8 @@ void add_simulate_command(CLI::App& app) {
     std::optional<graph::Schedule> schedule;
     if (!args->schedule.empty()) {
       schedule = graph::read_schedule(args->schedule);
-      // The schedule's batch decides the model's binding unless the user gave one that differs.
+      // The schedule's batch binds the model; a --batch that differs is a contradiction.
+      if (batch->count() == 0) args->model.batch = schedule->batch;
       if (args->model.batch != schedule->batch) {
         throw Error(args->schedule, "batch " + std::to_string(schedule->batch) + " but --batch " +
                                         std::to_string(args->model.batch) + " was given");

@@ -18,6 +18,7 @@
 #include "graph/graph.hpp"
 #include "support/atomic_file.hpp"
 #include "support/error.hpp"
+#include "support/yaml_text.hpp"
 
 namespace sparoa::graph {
 namespace {
@@ -30,17 +31,6 @@ std::string line_suffix(const YAML::Mark& mark) {
   return " (line " + std::to_string(mark.line + 1) + ")";
 }
 
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null: return "null";
-    case YAML::NodeType::Scalar:
-      return (node.Tag() == "!" ? "the quoted string '" : "'") + node.Scalar() + "'";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Undefined: break;
-  }
-  return "nothing";
-}
 
 // Parses one schedule document and reports every problem as sparoa::Error whose `where` is
 // "<origin>: <key path>" and whose message ends with the line, so that a user can jump there.
@@ -49,7 +39,7 @@ class Reader {
   explicit Reader(std::string origin) : origin_(std::move(origin)) {}
 
   Schedule read(const YAML::Node& root) {
-    if (!root.IsMap()) fail("", root, "a schedule must be a mapping of keys, not " + describe(root));
+    if (!root.IsMap()) fail("", root, "a schedule must be a mapping of keys, not " + yaml_describe(root));
     check_keys(root, "", {"schema_version", "model", "platform", "batch", "entries"});
 
     Schedule s;
@@ -85,7 +75,7 @@ class Reader {
     s.batch = read_int(require(root, "", "batch"), "batch", 1);
 
     const YAML::Node entries = require(root, "", "entries");
-    if (!entries.IsSequence()) fail("entries", entries, "must be a list of entries, not " + describe(entries));
+    if (!entries.IsSequence()) fail("entries", entries, "must be a list of entries, not " + yaml_describe(entries));
     s.entries.reserve(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
       s.entries.push_back(read_entry(entries[i], "entries[" + std::to_string(i) + "]"));
@@ -108,7 +98,7 @@ class Reader {
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
       const YAML::Node key = it->first;
-      if (!key.IsScalar()) fail(path, key, "keys must be plain names, not " + describe(key));
+      if (!key.IsScalar()) fail(path, key, "keys must be plain names, not " + yaml_describe(key));
       const std::string& name = key.Scalar();
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
         std::string expected;
@@ -129,12 +119,12 @@ class Reader {
 
   YAML::Node require_map(const YAML::Node& map, const std::string& path, const std::string& key) const {
     const YAML::Node value = require(map, path, key);
-    if (!value.IsMap()) fail(join(path, key), value, "must be a mapping, not " + describe(value));
+    if (!value.IsMap()) fail(join(path, key), value, "must be a mapping, not " + yaml_describe(value));
     return value;
   }
 
   std::string read_string(const YAML::Node& node, const std::string& path, bool allow_empty) const {
-    if (!node.IsScalar()) fail(path, node, "must be a string, not " + describe(node));
+    if (!node.IsScalar()) fail(path, node, "must be a string, not " + yaml_describe(node));
     if (!allow_empty && node.Scalar().empty()) fail(path, node, "must not be empty");
     return node.Scalar();
   }
@@ -145,20 +135,20 @@ class Reader {
     const std::string what = minimum == 0 ? "a non-negative integer"
                              : minimum == 1 ? "a positive integer"
                                             : "an integer >= " + std::to_string(minimum);
-    if (!node.IsScalar() || node.Tag() == "!") fail(path, node, "must be " + what + ", not " + describe(node));
+    if (!node.IsScalar() || node.Tag() == "!") fail(path, node, "must be " + what + ", not " + yaml_describe(node));
     std::string_view text = node.Scalar();
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);
     std::int64_t value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-      fail(path, node, "must be " + what + ", not " + describe(node));
+      fail(path, node, "must be " + what + ", not " + yaml_describe(node));
     }
     if (value < minimum) fail(path, node, "must be " + what + ", not " + std::to_string(value));
     return value;
   }
 
   ScheduleEntry read_entry(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsMap()) fail(path, node, "an entry must be a mapping, not " + describe(node));
+    if (!node.IsMap()) fail(path, node, "an entry must be a mapping, not " + yaml_describe(node));
     check_keys(node, path, {"op", "lane", "kernel", "order", "fuse_with"});
     ScheduleEntry e;
     e.op = read_string(require(node, path, "op"), path + ".op", false);
@@ -181,52 +171,6 @@ class Reader {
 // ---------------------------------------------------------------------------------------
 // Writing
 
-// Plain when unambiguous for any YAML reader (no indicator characters, not a number, not a
-// YAML 1.1 boolean or null), double-quoted otherwise: ONNX names such as "123" or "on" must
-// come back as the same strings.
-bool plain_is_safe(const std::string& s) {
-  if (s.empty()) return false;
-  auto first = static_cast<unsigned char>(s.front());
-  if (!(std::isalnum(first) || first == '_' || first == '/')) return false;
-  for (unsigned char c : s) {
-    if (!(std::isalnum(c) || c == '_' || c == '.' || c == '/' || c == '-')) return false;
-  }
-  // Numbers (YAML 1.1 and 1.2 forms) and dates would come back as other types elsewhere.
-  static const std::regex kNumberOrDate(
-      "[0-9][0-9_]*(\\.[0-9_]*)?([eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|"
-      "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*");
-  if (std::isdigit(first) && std::regex_match(s, kNumberOrDate)) return false;
-  std::string lower;
-  for (unsigned char c : s) lower += static_cast<char>(std::tolower(c));
-  static constexpr std::array<std::string_view, 9> kReserved = {"y",  "n",   "yes",   "no",  "true",
-                                                                "false", "on", "off", "null"};
-  return std::find(kReserved.begin(), kReserved.end(), lower) == kReserved.end();
-}
-
-std::string quote(const std::string& s) {
-  if (plain_is_safe(s)) return s;
-  std::string out = "\"";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += ch;  // UTF-8 passes through
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // ---------------------------------------------------------------------------------------
 // Validation helpers
@@ -307,8 +251,8 @@ Schedule read_schedule(const std::filesystem::path& path) {
 std::string schedule_to_yaml(const Schedule& s) {
   std::ostringstream out;
   out << "schema_version: " << s.schema_version << '\n';
-  out << "model: {path: " << quote(s.model_path) << ", sha256: " << quote(s.model_sha256) << "}\n";
-  out << "platform: {name: " << quote(s.platform_name) << ", power_mode: " << quote(s.platform_power_mode)
+  out << "model: {path: " << yaml_quote(s.model_path) << ", sha256: " << yaml_quote(s.model_sha256) << "}\n";
+  out << "platform: {name: " << yaml_quote(s.platform_name) << ", power_mode: " << yaml_quote(s.platform_power_mode)
       << "}\n";
   out << "batch: " << s.batch << '\n';
   if (s.entries.empty()) {
@@ -317,9 +261,9 @@ std::string schedule_to_yaml(const Schedule& s) {
   }
   out << "entries:\n";
   for (const auto& e : s.entries) {
-    out << "  - {op: " << quote(e.op) << ", lane: " << quote(e.lane) << ", kernel: " << quote(e.kernel)
+    out << "  - {op: " << yaml_quote(e.op) << ", lane: " << yaml_quote(e.lane) << ", kernel: " << yaml_quote(e.kernel)
         << ", order: " << e.order;
-    if (e.fuse_with) out << ", fuse_with: " << quote(*e.fuse_with);
+    if (e.fuse_with) out << ", fuse_with: " << yaml_quote(*e.fuse_with);
     out << "}\n";
   }
   return out.str();

@@ -20,6 +20,7 @@
 
 #include "platforms/op_class.hpp"
 #include "support/error.hpp"
+#include "support/yaml_text.hpp"
 #include "support/sha256.hpp"
 
 #ifndef SPAROA_PLATFORMS_DIR
@@ -169,17 +170,6 @@ std::string line_suffix(int line) { return line > 0 ? " (line " + std::to_string
 
 int line_of(const YAML::Mark& mark) { return (mark.is_null() || mark.line < 0) ? 0 : mark.line + 1; }
 
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null: return "null";
-    case YAML::NodeType::Scalar:
-      return (node.Tag() == "!" ? "the quoted string '" : "'") + node.Scalar() + "'";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Undefined: break;
-  }
-  return "nothing";
-}
 
 // Units the schema writes into key names, with what they mean (messages).
 struct UnitSuffix {
@@ -219,7 +209,7 @@ class Reader {
   Reader(std::string origin, LineMap& lines) : origin_(std::move(origin)), lines_(lines) {}
 
   Platform read(const YAML::Node& root) {
-    if (!root.IsMap()) fail("", root, "a platform must be a mapping of keys, not " + describe(root));
+    if (!root.IsMap()) fail("", root, "a platform must be a mapping of keys, not " + yaml_describe(root));
     check_keys(root, "",
                {"schema_version", "name", "power_mode", "provenance", "memory_domains", "devices", "links",
                 "power_modes", "cost_model"});
@@ -247,7 +237,7 @@ class Reader {
     for_each(require_list(root, "", "devices"), "devices",
              [&](const YAML::Node& n, const std::string& path) { p.devices.push_back(read_device(n, path)); });
     if (const YAML::Node links = root["links"]) {
-      if (!links.IsSequence()) fail("links", links, "must be a list, not " + describe(links));
+      if (!links.IsSequence()) fail("links", links, "must be a list, not " + yaml_describe(links));
       note("links", links);
       for_each(links, "links", [&](const YAML::Node& n, const std::string& path) { p.links.push_back(read_link(n, path)); });
     }
@@ -289,7 +279,7 @@ class Reader {
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
       const YAML::Node key = it->first;
-      if (!key.IsScalar()) fail(path, key, "keys must be plain names, not " + describe(key));
+      if (!key.IsScalar()) fail(path, key, "keys must be plain names, not " + yaml_describe(key));
       const std::string& name = key.Scalar();
       const bool known = std::find(allowed.begin(), allowed.end(), name) != allowed.end();
       if (!known) unknown_key(key, name, path, allowed);
@@ -338,13 +328,13 @@ class Reader {
 
   YAML::Node require_map(const YAML::Node& map, const std::string& path, const std::string& key) const {
     const YAML::Node value = require(map, path, key);
-    if (!value.IsMap()) fail(join(path, key), value, "must be a mapping, not " + describe(value));
+    if (!value.IsMap()) fail(join(path, key), value, "must be a mapping, not " + yaml_describe(value));
     return value;
   }
 
   YAML::Node require_list(const YAML::Node& map, const std::string& path, const std::string& key) const {
     const YAML::Node value = require(map, path, key);
-    if (!value.IsSequence()) fail(join(path, key), value, "must be a list, not " + describe(value));
+    if (!value.IsSequence()) fail(join(path, key), value, "must be a list, not " + yaml_describe(value));
     return value;
   }
 
@@ -358,7 +348,7 @@ class Reader {
   }
 
   std::string read_string(const YAML::Node& node, const std::string& path, bool allow_empty) const {
-    if (!node.IsScalar()) fail(path, node, "must be a string, not " + describe(node));
+    if (!node.IsScalar()) fail(path, node, "must be a string, not " + yaml_describe(node));
     if (!allow_empty && node.Scalar().empty()) fail(path, node, "must not be empty");
     return node.Scalar();
   }
@@ -374,13 +364,13 @@ class Reader {
     const std::string what = minimum == 0 ? "a non-negative integer"
                              : minimum == 1 ? "a positive integer"
                                             : "an integer >= " + std::to_string(minimum);
-    if (!node.IsScalar() || node.Tag() == "!") fail(path, node, "must be " + what + ", not " + describe(node));
+    if (!node.IsScalar() || node.Tag() == "!") fail(path, node, "must be " + what + ", not " + yaml_describe(node));
     std::string_view text = node.Scalar();
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);
     std::int64_t value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-      fail(path, node, "must be " + what + ", not " + describe(node));
+      fail(path, node, "must be " + what + ", not " + yaml_describe(node));
     }
     if (value < minimum) fail(path, node, "must be " + what + ", not " + std::to_string(value));
     if (value > std::numeric_limits<int>::max()) fail(path, node, "is too large: " + std::to_string(value));
@@ -397,15 +387,15 @@ class Reader {
     if (auto dot = key.rfind('.'); dot != std::string_view::npos) key.remove_prefix(dot + 1);
     std::string_view meaning;
     const std::string unit = unit_of(key, &meaning).empty() ? "" : " (in " + std::string(meaning) + ": the unit is in the key's name)";
-    if (!node.IsScalar() || node.Tag() == "!") fail(path, node, "must be a number" + unit + ", not " + describe(node));
+    if (!node.IsScalar() || node.Tag() == "!") fail(path, node, "must be a number" + unit + ", not " + yaml_describe(node));
     std::string_view text = node.Scalar();
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);
     double value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-      fail(path, node, "must be a number" + unit + ", not " + describe(node));
+      fail(path, node, "must be a number" + unit + ", not " + yaml_describe(node));
     }
-    if (!std::isfinite(value)) fail(path, node, "must be a finite number, not " + describe(node));
+    if (!std::isfinite(value)) fail(path, node, "must be a finite number, not " + yaml_describe(node));
     return value;
   }
 
@@ -430,7 +420,7 @@ class Reader {
   }
 
   MemoryDomain read_domain(const YAML::Node& n, const std::string& path) const {
-    if (!n.IsMap()) fail(path, n, "a memory domain must be a mapping, not " + describe(n));
+    if (!n.IsMap()) fail(path, n, "a memory domain must be a mapping, not " + yaml_describe(n));
     check_keys(n, path, {"id", "bandwidth_GBps", "transfer", "transfer_latency_us", "source", "note"});
     MemoryDomain m;
     m.id = read_string(require(n, path, "id"), join(path, "id"), false);
@@ -453,7 +443,7 @@ class Reader {
   }
 
   Device read_device(const YAML::Node& n, const std::string& path) const {
-    if (!n.IsMap()) fail(path, n, "a device must be a mapping, not " + describe(n));
+    if (!n.IsMap()) fail(path, n, "a device must be a mapping, not " + yaml_describe(n));
     check_keys(n, path,
                {"id", "kind", "memory_domain", "units", "unit_name", "flops_per_cycle_per_unit", "pstates", "off_W",
                 "rail", "source", "note", "lanes"});
@@ -473,7 +463,7 @@ class Reader {
     d.unit_name = read_string(require(n, path, "unit_name"), join(path, "unit_name"), false);
     d.flops_per_cycle_per_unit = require_number(n, path, "flops_per_cycle_per_unit");
     for_each(require_list(n, path, "pstates"), join(path, "pstates"), [&](const YAML::Node& s, const std::string& sp) {
-      if (!s.IsMap()) fail(sp, s, "a pstate must be a mapping, not " + describe(s));
+      if (!s.IsMap()) fail(sp, s, "a pstate must be a mapping, not " + yaml_describe(s));
       check_keys(s, sp, {"freq_MHz", "idle_W", "epsilon_W", "full_W"});
       PState ps;
       ps.freq_MHz = require_number(s, sp, "freq_MHz");
@@ -488,13 +478,13 @@ class Reader {
     d.source = read_source(require(n, path, "source"), join(path, "source"));
     d.note = optional_string(n, path, "note");
     for_each(require_list(n, path, "lanes"), join(path, "lanes"), [&](const YAML::Node& l, const std::string& lp) {
-      if (!l.IsMap()) fail(lp, l, "a lane must be a mapping, not " + describe(l));
+      if (!l.IsMap()) fail(lp, l, "a lane must be a mapping, not " + yaml_describe(l));
       check_keys(l, lp, {"id", "cores", "stream", "launch_lane"});
       Lane lane;
       lane.id = read_string(require(l, lp, "id"), join(lp, "id"), false);
       if (const YAML::Node cores = l["cores"]) {
         note(join(lp, "cores"), cores);
-        if (!cores.IsSequence()) fail(join(lp, "cores"), cores, "must be a list of core indices, not " + describe(cores));
+        if (!cores.IsSequence()) fail(join(lp, "cores"), cores, "must be a list of core indices, not " + yaml_describe(cores));
         for (std::size_t i = 0; i < cores.size(); ++i) {
           const std::string cp = join(lp, "cores") + "[" + std::to_string(i) + "]";
           note(cp, cores[i]);
@@ -512,7 +502,7 @@ class Reader {
   }
 
   Link read_link(const YAML::Node& n, const std::string& path) const {
-    if (!n.IsMap()) fail(path, n, "a link must be a mapping, not " + describe(n));
+    if (!n.IsMap()) fail(path, n, "a link must be a mapping, not " + yaml_describe(n));
     check_keys(n, path, {"id", "from", "to", "bandwidth_GBps", "latency_us", "source", "note"});
     Link l;
     l.id = read_string(require(n, path, "id"), join(path, "id"), false);
@@ -526,7 +516,7 @@ class Reader {
   }
 
   PowerMode read_mode(const YAML::Node& n, const std::string& path, const Platform& p) const {
-    if (!n.IsMap()) fail(path, n, "a power mode must be a mapping, not " + describe(n));
+    if (!n.IsMap()) fail(path, n, "a power mode must be a mapping, not " + yaml_describe(n));
     check_keys(n, path, {"name", "static_W", "source", "note", "devices", "memory_domains"});
     PowerMode m;
     m.name = read_string(require(n, path, "name"), join(path, "name"), false);
@@ -534,7 +524,7 @@ class Reader {
     m.source = read_source(require(n, path, "source"), join(path, "source"));
     m.note = optional_string(n, path, "note");
     for_each(require_list(n, path, "devices"), join(path, "devices"), [&](const YAML::Node& e, const std::string& ep) {
-      if (!e.IsMap()) fail(ep, e, "a power mode's device must be a mapping, not " + describe(e));
+      if (!e.IsMap()) fail(ep, e, "a power mode's device must be a mapping, not " + yaml_describe(e));
       check_keys(e, ep, {"id", "online_units", "freq_MHz"});
       PowerModeDevice md;
       const YAML::Node id = require(e, ep, "id");
@@ -548,9 +538,9 @@ class Reader {
     });
     if (const YAML::Node domains = n["memory_domains"]) {
       note(join(path, "memory_domains"), domains);
-      if (!domains.IsSequence()) fail(join(path, "memory_domains"), domains, "must be a list, not " + describe(domains));
+      if (!domains.IsSequence()) fail(join(path, "memory_domains"), domains, "must be a list, not " + yaml_describe(domains));
       for_each(domains, join(path, "memory_domains"), [&](const YAML::Node& e, const std::string& ep) {
-        if (!e.IsMap()) fail(ep, e, "a power mode's memory domain must be a mapping, not " + describe(e));
+        if (!e.IsMap()) fail(ep, e, "a power mode's memory domain must be a mapping, not " + yaml_describe(e));
         check_keys(e, ep, {"id", "bandwidth_GBps"});
         PowerModeDomain md;
         md.id = read_string(require(e, ep, "id"), join(ep, "id"), false);
@@ -562,7 +552,7 @@ class Reader {
   }
 
   CostEntry read_entry(const YAML::Node& n, const std::string& path, const std::string& default_source) const {
-    if (!n.IsMap()) fail(path, n, "a cost-model entry must be a mapping, not " + describe(n));
+    if (!n.IsMap()) fail(path, n, "a cost-model entry must be a mapping, not " + yaml_describe(n));
     check_keys(n, path,
                {"class", "device_kind", "kernel", "compute_efficiency", "compute_efficiency_max", "batch_exponent",
                 "memory_efficiency", "overhead_us", "index_bytes_per_nonzero", "source", "note"});
@@ -1032,78 +1022,36 @@ Platform read_platform(const std::filesystem::path& path) {
 
 namespace {
 
-// Plain when unambiguous for any YAML reader, double-quoted otherwise (as graph/schedule.cpp).
-bool plain_is_safe(const std::string& s) {
-  if (s.empty()) return false;
-  auto first = static_cast<unsigned char>(s.front());
-  if (!(std::isalnum(first) || first == '_' || first == '/')) return false;
-  for (unsigned char c : s) {
-    if (!(std::isalnum(c) || c == '_' || c == '.' || c == '/' || c == '-')) return false;
-  }
-  static const std::regex kNumberOrDate(
-      "[0-9][0-9_]*(\\.[0-9_]*)?([eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|"
-      "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*");
-  if (std::isdigit(first) && std::regex_match(s, kNumberOrDate)) return false;
-  std::string lower;
-  for (unsigned char c : s) lower += static_cast<char>(std::tolower(c));
-  static constexpr std::array<std::string_view, 9> kReserved = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"};
-  return std::find(kReserved.begin(), kReserved.end(), lower) == kReserved.end();
-}
 
-std::string quote(const std::string& s) {
-  if (plain_is_safe(s)) return s;
-  std::string out = "\"";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string note_field(const std::string& note) { return note.empty() ? "" : ", note: " + quote(note); }
+std::string note_field(const std::string& note) { return note.empty() ? "" : ", note: " + yaml_quote(note); }
 
 }  // namespace
 
 std::string platform_to_yaml(const Platform& p) {
   std::ostringstream out;
   out << "schema_version: " << p.schema_version << '\n';
-  out << "name: " << quote(p.name) << '\n';
-  out << "power_mode: " << quote(p.power_mode) << '\n';
+  out << "name: " << yaml_quote(p.name) << '\n';
+  out << "power_mode: " << yaml_quote(p.power_mode) << '\n';
   out << "provenance:\n";
   out << "  source: " << to_string(p.provenance.source) << '\n';
-  out << "  date: " << quote(p.provenance.date) << '\n';
-  out << "  document: " << quote(p.provenance.document) << '\n';
-  if (!p.provenance.notes.empty()) out << "  notes: " << quote(p.provenance.notes) << '\n';
+  out << "  date: " << yaml_quote(p.provenance.date) << '\n';
+  out << "  document: " << yaml_quote(p.provenance.document) << '\n';
+  if (!p.provenance.notes.empty()) out << "  notes: " << yaml_quote(p.provenance.notes) << '\n';
 
   out << "memory_domains:\n";
   for (const auto& m : p.memory_domains) {
-    out << "  - {id: " << quote(m.id) << ", bandwidth_GBps: " << num(m.bandwidth_GBps)
+    out << "  - {id: " << yaml_quote(m.id) << ", bandwidth_GBps: " << num(m.bandwidth_GBps)
         << ", transfer: " << to_string(m.transfer) << ", transfer_latency_us: " << num(m.transfer_latency_us)
         << ", source: " << to_string(m.source) << note_field(m.note) << "}\n";
   }
 
   out << "devices:\n";
   for (const auto& d : p.devices) {
-    out << "  - id: " << quote(d.id) << '\n';
+    out << "  - id: " << yaml_quote(d.id) << '\n';
     out << "    kind: " << to_string(d.kind) << '\n';
-    out << "    memory_domain: " << quote(d.memory_domain) << '\n';
+    out << "    memory_domain: " << yaml_quote(d.memory_domain) << '\n';
     out << "    units: " << d.units << '\n';
-    out << "    unit_name: " << quote(d.unit_name) << '\n';
+    out << "    unit_name: " << yaml_quote(d.unit_name) << '\n';
     out << "    flops_per_cycle_per_unit: " << num(d.flops_per_cycle_per_unit) << '\n';
     out << "    pstates:\n";
     for (const auto& s : d.pstates) {
@@ -1111,19 +1059,19 @@ std::string platform_to_yaml(const Platform& p) {
           << ", epsilon_W: " << num(s.epsilon_W) << ", full_W: " << num(s.full_W) << "}\n";
     }
     out << "    off_W: " << num(d.off_W) << '\n';
-    if (!d.rail.empty()) out << "    rail: " << quote(d.rail) << '\n';
+    if (!d.rail.empty()) out << "    rail: " << yaml_quote(d.rail) << '\n';
     out << "    source: " << to_string(d.source) << '\n';
-    if (!d.note.empty()) out << "    note: " << quote(d.note) << '\n';
+    if (!d.note.empty()) out << "    note: " << yaml_quote(d.note) << '\n';
     out << "    lanes:\n";
     for (const auto& l : d.lanes) {
-      out << "      - {id: " << quote(l.id);
+      out << "      - {id: " << yaml_quote(l.id);
       if (!l.cores.empty()) {
         out << ", cores: [";
         for (std::size_t c = 0; c < l.cores.size(); ++c) out << (c ? ", " : "") << l.cores[c];
         out << "]";
       }
       if (l.stream >= 0) out << ", stream: " << l.stream;
-      if (!l.launch_lane.empty()) out << ", launch_lane: " << quote(l.launch_lane);
+      if (!l.launch_lane.empty()) out << ", launch_lane: " << yaml_quote(l.launch_lane);
       out << "}\n";
     }
   }
@@ -1133,7 +1081,7 @@ std::string platform_to_yaml(const Platform& p) {
   } else {
     out << "links:\n";
     for (const auto& l : p.links) {
-      out << "  - {id: " << quote(l.id) << ", from: " << quote(l.from) << ", to: " << quote(l.to)
+      out << "  - {id: " << yaml_quote(l.id) << ", from: " << yaml_quote(l.from) << ", to: " << yaml_quote(l.to)
           << ", bandwidth_GBps: " << num(l.bandwidth_GBps) << ", latency_us: " << num(l.latency_us)
           << ", source: " << to_string(l.source) << note_field(l.note) << "}\n";
     }
@@ -1141,10 +1089,10 @@ std::string platform_to_yaml(const Platform& p) {
 
   out << "power_modes:\n";
   for (const auto& m : p.power_modes) {
-    out << "  - name: " << quote(m.name) << '\n';
+    out << "  - name: " << yaml_quote(m.name) << '\n';
     out << "    static_W: " << num(m.static_W) << '\n';
     out << "    source: " << to_string(m.source) << '\n';
-    if (!m.note.empty()) out << "    note: " << quote(m.note) << '\n';
+    if (!m.note.empty()) out << "    note: " << yaml_quote(m.note) << '\n';
     out << "    devices:\n";
     for (const auto& md : m.devices) {
       const Device& d = p.device(md.id);
@@ -1152,31 +1100,31 @@ std::string platform_to_yaml(const Platform& p) {
         throw Error(label_of(p), "power mode '" + m.name + "': pstate " + std::to_string(md.pstate) +
                                      " of device '" + d.id + "' does not exist");
       }
-      out << "      - {id: " << quote(md.id) << ", online_units: " << md.online_units
+      out << "      - {id: " << yaml_quote(md.id) << ", online_units: " << md.online_units
           << ", freq_MHz: " << num(d.pstates[md.pstate].freq_MHz) << "}\n";
     }
     if (!m.memory_domains.empty()) {
       out << "    memory_domains:\n";
       for (const auto& md : m.memory_domains) {
-        out << "      - {id: " << quote(md.id) << ", bandwidth_GBps: " << num(md.bandwidth_GBps) << "}\n";
+        out << "      - {id: " << yaml_quote(md.id) << ", bandwidth_GBps: " << num(md.bandwidth_GBps) << "}\n";
       }
     }
   }
 
   out << "cost_model:\n";
-  out << "  source: " << quote(p.cost_model.source) << '\n';
+  out << "  source: " << yaml_quote(p.cost_model.source) << '\n';
   if (p.cost_model.entries.empty()) {
     out << "  entries: []\n";
   } else {
     out << "  entries:\n";
     for (const auto& e : p.cost_model.entries) {
-      out << "    - {class: " << quote(e.op_class) << ", device_kind: " << quote(e.device_kind)
-          << ", kernel: " << quote(e.kernel) << ", compute_efficiency: " << num(e.compute_efficiency)
+      out << "    - {class: " << yaml_quote(e.op_class) << ", device_kind: " << yaml_quote(e.device_kind)
+          << ", kernel: " << yaml_quote(e.kernel) << ", compute_efficiency: " << num(e.compute_efficiency)
           << ", compute_efficiency_max: " << num(e.compute_efficiency_max)
           << ", batch_exponent: " << num(e.batch_exponent) << ", memory_efficiency: " << num(e.memory_efficiency)
           << ", overhead_us: " << num(e.overhead_us);
       if (e.index_bytes_per_nonzero != 0) out << ", index_bytes_per_nonzero: " << num(e.index_bytes_per_nonzero);
-      out << ", source: " << quote(e.source) << note_field(e.note) << "}\n";
+      out << ", source: " << yaml_quote(e.source) << note_field(e.note) << "}\n";
     }
   }
   return out.str();
