@@ -14,6 +14,10 @@ namespace sparoa::sim {
 
 void configure_engine(sg4::Engine& engine) {
   engine.set_config("host/model:ptask_L07");
+  // ptask_L07 caps a transfer's rate at TCP-gamma / (2 x route latency) (a TCP window
+  // model); our links are DRAM and PCIe, not TCP: lift the cap so that a copy runs at the
+  // bandwidth the cost model predicts.
+  engine.set_config("network/TCP-gamma:1e30");
   sg_host_energy_plugin_init();
 }
 
@@ -133,10 +137,21 @@ void Board::apply_power_mode(const std::string& name) {
 void Board::acquire(std::size_t device, const std::vector<int>& units) {
   DeviceRuntime& d = devices_[device];
   for (int u : units) ++d.running_on_unit[std::size_t(u)];
+  update_energy();
+}
+
+void Board::update_energy() const {
+  // The energy plugin bills the time since a host's last update at the host's load when it
+  // updates. It updates on the end of a parallel task but not on its start, nor when
+  // contention on the DRAM link changes a running task's rate: bring every unit up to date
+  // before anything starts (and after anything ends, see release), so that each interval is
+  // billed at the load it really had.
+  sg_host_energy_update_all();
 }
 
 void Board::release(std::size_t device, const std::vector<int>& units) {
   DeviceRuntime& d = devices_[device];
+  update_energy();
   for (int u : units) {
     const auto i = std::size_t(u);
     if (--d.running_on_unit[i] == 0 && d.pending_off[i]) {

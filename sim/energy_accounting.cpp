@@ -41,7 +41,9 @@ double EnergyAccounting::finish(std::size_t device, const std::vector<int>& unit
   const double per_unit = 1.0 / double(d.units);
   const double unit_speed = ps.freq_MHz * 1e6 * d.flops_per_cycle_per_unit;
   const double compute = (ps.full_W - ps.epsilon_W) * per_unit * flops_per_unit * double(units.size()) / unit_speed;
-  const double presence = (ps.epsilon_W - ps.idle_W) * per_unit * share;
+  // SimGrid draws epsilon only while a unit's load is above zero: an activity that computes
+  // nothing (a transfer end, a zero-FLOP operator) leaves its units at idle power.
+  const double presence = flops_per_unit > 0 ? (ps.epsilon_W - ps.idle_W) * per_unit * share : 0;
   return compute + presence;
 }
 

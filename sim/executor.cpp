@@ -221,6 +221,7 @@ class Executor {
   std::int64_t op_execs_ = 0, transfers_ = 0, launches_ = 0, activities_ = 0;
   double static_J_ = 0, static_since_ = 0;
   double last_completion_ = 0;
+  double first_arrival_ = 0;
 
   // outputs
   std::unique_ptr<traces::TraceCsvStream> csv_;
@@ -229,6 +230,7 @@ class Executor {
   std::vector<double> sampled_energy_;
   double sampled_at_ = 0;
   std::vector<double> last_freq_;
+  std::vector<int> last_online_;
   std::string power_mode_sampled_;
 };
 
@@ -362,6 +364,7 @@ void Executor::open_outputs() {
     next_sample_ = 0;
     sampled_energy_.assign(board_.devices().size(), 0);
     last_freq_.assign(board_.devices().size(), -1);
+    last_online_.assign(board_.devices().size(), -1);
   }
 }
 
@@ -369,6 +372,7 @@ void Executor::open_outputs() {
 // Requests and batches
 
 void Executor::arrive(double t) {
+  if (issued_ == 0) first_arrival_ = t;
   waiting_.emplace_back(issued_, t);
   ++issued_;
 }
@@ -651,6 +655,7 @@ void Executor::start_transfer(Batch* b, int producer, std::size_t src_dev, std::
     }
   }
   sg4::ExecPtr exec = sg4::this_actor::exec_init({src.units[0], dst.units[0]}, {0, 0}, {0, amount, 0, 0});
+  board_.update_energy();  // the copy changes the DRAM share of running operators
   add_activity(std::move(exec), std::move(p));
 }
 
@@ -965,6 +970,7 @@ void Executor::on_complete(Pending p) {
       break;
     }
     case Phase::transfer: {
+      board_.update_energy();
       ++transfers_;
       if (p.copy_slot >= 0) copy_slots_[p.dst_device][std::size_t(p.copy_slot)] = 0;
       if (csv_ || chrome_) {
@@ -1001,8 +1007,9 @@ void Executor::sample(double t) {
     }
     sampled_energy_[d] = e;
     const double freq = rt.spec->pstates[rt.pstate].freq_MHz;
-    if (freq != last_freq_[d]) {
+    if (freq != last_freq_[d] || rt.online_units != last_online_[d]) {
       last_freq_[d] = freq;
+      last_online_[d] = rt.online_units;
       if (csv_) {
         csv_->state({o_.run_id, t * 1e6, rt.spec->id, "freq_MHz", freq});
         csv_->state({o_.run_id, t * 1e6, rt.spec->id, "online_units", double(rt.online_units)});
@@ -1027,6 +1034,7 @@ Summary Executor::run(double wall_start) {
   if (o_.requests < 1) throw Error("--requests", "must be at least 1");
   if (o_.max_inflight_batches < 1) throw Error("--inflight", "must be at least 1");
   if (o_.busy_window_s <= 0) throw Error("busy window", "must be positive");
+  if (p_.devices.size() > 64) throw Error(p_.origin, "the simulator handles at most 64 devices");
   resolve_lanes();
   resolve_workload();
   if (!online_) resolve_static_schedule();
@@ -1046,6 +1054,10 @@ Summary Executor::run(double wall_start) {
     for (std::int64_t c = 0; c < clients && issued_ < o_.requests; ++c) arrive(0);
   } else {
     open_ = std::make_unique<OpenArrivals>(o_.arrivals, o_.seed);
+    if (o_.arrivals.kind == ArrivalSpec::Kind::file && std::int64_t(open_->file_size()) < o_.requests) {
+      throw Error(o_.arrivals.text, "the arrivals file lists " + std::to_string(open_->file_size()) +
+                                        " requests, fewer than --requests " + std::to_string(o_.requests));
+    }
     next_arrival_ = open_->next().value_or(kInf);
   }
   const std::string mode_start = board_.power_mode();
@@ -1071,20 +1083,22 @@ Summary Executor::run(double wall_start) {
       sample(now);
       next_sample_ = now + o_.sample_period_s;
     }
-    double timer = std::min(next_arrival_, next_sample_);
+    double timer = next_arrival_;
     if (!waiting_.empty() && std::int64_t(inflight_.size()) < o_.max_inflight_batches) {
       timer = std::min(timer, waiting_.front().second + o_.batch_timeout_s);
     }
     if (running_.empty()) {
-      // Every timer due now was handled above; one still due means no progress is possible.
+      // Every timer due now was handled above; one still due, or none at all (samples alone
+      // make no progress), means no progress is possible.
       if (timer == kInf || timer <= now + kTimeEpsilon) {
         throw Error("simulator", "internal: nothing runs and nothing can start at " + std::to_string(now * 1e6) +
                                      " us (" + std::to_string(inflight_.size()) + " batches in flight, " +
                                      std::to_string(waiting_.size()) + " requests waiting)");
       }
-      sg4::this_actor::sleep_until(std::max(timer, now + kTimeEpsilon));
+      sg4::this_actor::sleep_until(std::max(std::min(timer, next_sample_), now + kTimeEpsilon));
       continue;
     }
+    timer = std::min(timer, next_sample_);
     ssize_t i = timer == kInf ? sg4::Activity::wait_any(running_)
                               : sg4::Activity::wait_any_for(running_, std::max(kTimeEpsilon, timer - now));
     if (i < 0 || std::size_t(i) >= running_.size()) continue;  // a timer is due
@@ -1116,7 +1130,8 @@ Summary Executor::run(double wall_start) {
   s.latency_p95_s = percentile(latencies_, 95);
   s.latency_p99_s = percentile(latencies_, 99);
   s.latency_max_s = latencies_.empty() ? 0 : latencies_.back();
-  s.throughput_rps = end > 0 ? double(completed_) / end : 0;
+  // Over the span the requests were served: from the first arrival to the last answer.
+  s.throughput_rps = end > first_arrival_ ? double(completed_) / (end - first_arrival_) : 0;
   double total = 0;
   for (std::size_t d = 0; d < p_.devices.size(); ++d) {
     DeviceSummary ds;

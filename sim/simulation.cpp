@@ -79,6 +79,7 @@ void state_actor(const StateTrace* trace, Board* board, EnergyAccounting* energy
             const std::string& id = t.device ? board->devices()[t.index].spec->id : board->domains()[t.index].spec->id;
             if (id != c.target) continue;
             t.load = c.value;
+            next_slice = std::min(next_slice, now);  // start slicing now if it was idle
             if (t.device) {
               board->devices()[t.index].background_load = c.value;
             } else {
@@ -119,6 +120,7 @@ void state_actor(const StateTrace* trace, Board* board, EnergyAccounting* energy
           t.exec = sg4::this_actor::exec_init({unit, dom.memory_host}, {0, 0},
                                               {0, t.load * dom.bandwidth_Bps * kBackgroundSlice_s, 0, 0});
         }
+        board->update_energy();
         t.exec->start();
       }
       for (const auto& t : targets) any_load = any_load || t.load > 0;
@@ -146,6 +148,7 @@ void state_actor(const StateTrace* trace, Board* board, EnergyAccounting* energy
                           : sg4::Activity::wait_any_for(running, std::max(kTimeEpsilon, wake - now));
     if (i < 0 || std::size_t(i) >= running.size()) continue;
     BackgroundTarget& t = targets[which[std::size_t(i)]];
+    if (!t.device) board->update_energy();
     if (t.device) {
       board->release(t.index, t.units);
       energy->finish(t.index, t.units, sg4::Engine::get_clock(), t.mark, t.pstate, t.flops_per_unit);
@@ -198,11 +201,19 @@ Summary simulate(const SimulationOptions& options) {
   });
   StateTrace none;
   const StateTrace* trace = options.state != nullptr ? options.state : &none;
-  sg4::Actor::create("state", board.actor_host(), [trace, &board, &energy, &executor_done] {
-    state_actor(trace, &board, &energy, &executor_done);
+  std::exception_ptr state_failure;
+  sg4::Actor::create("state", board.actor_host(), [trace, &board, &energy, &executor_done, &state_failure] {
+    try {
+      state_actor(trace, &board, &energy, &executor_done);
+    } catch (const simgrid::ForcefulKillException&) {
+      throw;
+    } catch (...) {
+      state_failure = std::current_exception();
+    }
   });
   engine.run();
   if (failure) std::rethrow_exception(failure);
+  if (state_failure) std::rethrow_exception(state_failure);
   return summary;
 }
 

@@ -41,6 +41,7 @@ struct PlatformKnobs {
   double launch_us = 0;
   const char* transfer = "copy";
   double transfer_latency_us = 10;
+  double dram_GBps = 10;
 };
 
 std::string platform_yaml(const PlatformKnobs& k) {
@@ -50,7 +51,7 @@ name: tiny
 power_mode: full
 provenance: {source: estimated, date: 2026-11-24, document: sim_test, notes: numbers chosen to be worked out by hand}
 memory_domains:
-  - {id: dram, bandwidth_GBps: 10, transfer: )" << k.transfer << ", transfer_latency_us: " << k.transfer_latency_us
+  - {id: dram, bandwidth_GBps: )" << k.dram_GBps << ", transfer: " << k.transfer << ", transfer_latency_us: " << k.transfer_latency_us
     << R"(, source: estimated}
 devices:
   - id: cpu
@@ -87,7 +88,7 @@ power_modes:
     static_W: 1
     source: estimated
     devices: [{id: cpu, online_units: 2, freq_MHz: 1000}, {id: gpu, online_units: 2, freq_MHz: 1000}]
-    memory_domains: [{id: dram, bandwidth_GBps: 10}]
+    memory_domains: [{id: dram, bandwidth_GBps: )" << k.dram_GBps << R"(}]
   - name: low
     static_W: 0.5
     source: estimated
@@ -663,6 +664,86 @@ TEST(SimPolicy, OnlineGpuPlacementsOfPipelinedBatchesNeverDeadlock) {
   EXPECT_EQ(r.summary.requests, 30);
   EXPECT_EQ(r.summary.op_executions, 60);
   EXPECT_EQ(r.summary.launches, 60);
+}
+
+}  // namespace
+}  // namespace sparoa::test
+
+namespace sparoa::test {
+namespace {
+
+TEST(SimEnergy, IdleTimeBeforeTheFirstRequestIsBilledAtIdlePower) {
+  // Regression: the energy plugin does not update a host when a parallel task starts on it,
+  // so the idle millisecond before the only request used to be billed at full power.
+  const auto model = conv_model();
+  const Amounts a = amounts(model, "conv");
+  const double T = a.flops / kCpuCore;
+  const fs::path arrivals = write_text(unique_name("arrivals.txt"), "1000\n");
+  SimRun run;
+  run.arrivals = arrivals.string();
+  const ChildResult r = simulate(run, model, {{"conv", "cpu0"}});
+  ASSERT_TRUE(r.ok) << r.error;
+  expect_near_rel(r.summary.makespan_s, 1e-3 + T);
+  // CPU: both cores idle (1 W each) for 1 ms, then 5 W + 1 W for T. GPU idles at 1 W.
+  expect_near_rel(device(r.summary, "cpu").energy_J, 2 * 1e-3 + 6 * T);
+  expect_near_rel(device(r.summary, "gpu").energy_J, 1 * (1e-3 + T));
+  expect_near_rel(r.summary.static_energy_J, 1e-3 + T);
+}
+
+TEST(SimEnergy, ContendedOperatorIsBilledAtItsReducedLoad) {
+  // Two memory-bound Relus on cpu0 and gpu0 share the DRAM for 2T: the CPU core's load is
+  // halved compared with running alone, and its energy follows epsilon + load over 2T.
+  const auto model = relu_model(2, false);
+  const Amounts a = amounts(model, "relu0");
+  PlatformKnobs k;
+  k.transfer = "zero_copy";
+  k.transfer_latency_us = 0;
+  const ChildResult r = simulate(with_knobs(k), model, {{"relu0", "cpu0"}, {"relu1", "gpu0"}});
+  ASSERT_TRUE(r.ok) << r.error;
+  const double T2 = 2 * a.bytes / kBw;  // both run together for 2T
+  const double load = a.flops / (kCpuCore * T2);
+  // Core 0: epsilon 2 W + 3 W x load; core 1 idle at 1 W.
+  expect_near_rel(device(r.summary, "cpu").energy_J, (2 + 3 * load) * T2 + 1 * T2, 1e-6);
+}
+
+TEST(SimState, BackgroundLoadThatStartsLaterStillRuns) {
+  // Regression: a background change after t = 0 never started its slices. Load 0.25 from
+  // 1 ms: the conv runs alone for 1 ms, then at 0.75 of its speed.
+  const auto model = conv_model();
+  const Amounts a = amounts(model, "conv");
+  const double T = a.flops / kGpu;
+  PlatformKnobs k;
+  k.transfer = "zero_copy";
+  k.transfer_latency_us = 0;
+  SimRun run;
+  run.knobs = k;
+  run.state = "time_us,action,target,value\n1000,background,gpu,0.25\n";
+  const ChildResult r = simulate(run, model, {{"conv", "gpu0"}});
+  ASSERT_TRUE(r.ok) << r.error;
+  expect_near_rel(r.summary.latency_mean_s, 1e-3 + (T - 1e-3) / 0.75, 0.02);
+}
+
+TEST(SimTransfer, CopiesRunAtTheDramBandwidthEvenWithLatency) {
+  // Regression: ptask_L07's TCP window (gamma / 2 x latency) capped copies at 140 GB/s with
+  // 15 us of latency. At 1000 GB/s the conv's output copy must take 15 us + 2 x bytes / bw.
+  const auto model = conv_relu_model();
+  const Amounts conv = amounts(model, "conv");
+  PlatformKnobs k;
+  k.dram_GBps = 1000;
+  k.transfer_latency_us = 15;
+  SimRun run;
+  run.knobs = k;
+  run.csv = fs::path(SPAROA_TEST_DATA_DIR) / unique_name("trace.csv");
+  const ChildResult r = simulate(run, model, {{"conv", "cpu0"}, {"relu", "gpu0"}});
+  ASSERT_TRUE(r.ok) << r.error;
+  const traces::Trace t = traces::read_trace_csv(run.csv);
+  int found = 0;
+  for (const auto& rec : t.records) {
+    if (rec.record != traces::RecordKind::transfer || rec.op != "conv") continue;
+    ++found;
+    expect_near_rel((rec.end_us - rec.start_us) * 1e-6, 15e-6 + 2 * conv.out_bytes / 1000e9, 1e-6);
+  }
+  EXPECT_EQ(found, 1);
 }
 
 }  // namespace
