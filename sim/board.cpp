@@ -137,21 +137,28 @@ void Board::apply_power_mode(const std::string& name) {
 void Board::acquire(std::size_t device, const std::vector<int>& units) {
   DeviceRuntime& d = devices_[device];
   for (int u : units) ++d.running_on_unit[std::size_t(u)];
-  update_energy();
 }
 
-void Board::update_energy() const {
-  // The energy plugin bills the time since a host's last update at the host's load when it
-  // updates. It updates on the end of a parallel task but not on its start, nor when
-  // contention on the DRAM link changes a running task's rate: bring every unit up to date
-  // before anything starts (and after anything ends, see release), so that each interval is
-  // billed at the load it really had.
-  sg_host_energy_update_all();
+// The energy plugin bills the time since a host's last update at the host's load when it
+// updates. It updates a host when a sequential activity starts on it, when any activity on
+// it ends, and when its speed or state changes; not when a parallel task starts on it, nor
+// when contention on a DRAM link changes a running task's rate. These fill the gaps, so that
+// every interval is billed at the load it really had (SimGrid re-solves rates only at its
+// next step, so an update in the same instant still sees the old loads).
+void Board::update_energy(std::size_t device, const std::vector<int>& units) const {
+  for (int u : units) sg_host_get_consumed_energy(devices_[device].units[std::size_t(u)]);
+}
+
+void Board::update_energy_of_busy_units() const {
+  for (const auto& d : devices_) {
+    for (std::size_t u = 0; u < d.units.size(); ++u) {
+      if (d.running_on_unit[u] > 0) sg_host_get_consumed_energy(d.units[u]);
+    }
+  }
 }
 
 void Board::release(std::size_t device, const std::vector<int>& units) {
   DeviceRuntime& d = devices_[device];
-  update_energy();
   for (int u : units) {
     const auto i = std::size_t(u);
     if (--d.running_on_unit[i] == 0 && d.pending_off[i]) {

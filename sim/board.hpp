@@ -53,11 +53,13 @@ class Board {
   // Hardware state changes (the state trace and power modes).
   void set_pstate(std::size_t device, std::size_t pstate);
   void apply_power_mode(const std::string& mode);
-  // Bookkeeping of which units run something, for deferred turn-off. Both also bring the
-  // energy plugin up to date (call acquire just before starting, release just after the end).
+  // Bookkeeping of which units run something, for deferred turn-off.
   void acquire(std::size_t device, const std::vector<int>& units);
   void release(std::size_t device, const std::vector<int>& units);
-  void update_energy() const;
+  // Bring the energy plugin up to date (see board.cpp for when it is needed): a parallel
+  // task's own units just before it starts, and every busy unit when DRAM sharing changes.
+  void update_energy(std::size_t device, const std::vector<int>& units) const;
+  void update_energy_of_busy_units() const;
 
   // The units a CPU lane runs on now: its cores that are online, or, when none is, the
   // device's unit 0 (always online: a power mode keeps at least one unit), shared.

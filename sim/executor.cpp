@@ -181,6 +181,7 @@ class Executor {
 
   using Work = platforms::Work;
   void add_activity(sg4::ExecPtr exec, Pending p);
+  void dram_use_changes() const;
   Work work_for(Batch* b, int op, std::size_t device, Kernel k) const;
   void busy_changed(std::size_t device, int delta);
 
@@ -222,6 +223,7 @@ class Executor {
   double static_J_ = 0, static_since_ = 0;
   double last_completion_ = 0;
   double first_arrival_ = 0;
+  int dram_users_ = 0;  // operators and transfers running (all move bytes through DRAM)
 
   // outputs
   std::unique_ptr<traces::TraceCsvStream> csv_;
@@ -655,7 +657,8 @@ void Executor::start_transfer(Batch* b, int producer, std::size_t src_dev, std::
     }
   }
   sg4::ExecPtr exec = sg4::this_actor::exec_init({src.units[0], dst.units[0]}, {0, 0}, {0, amount, 0, 0});
-  board_.update_energy();  // the copy changes the DRAM share of running operators
+  dram_use_changes();  // the copy changes the DRAM share of running operators
+  ++dram_users_;
   add_activity(std::move(exec), std::move(p));
 }
 
@@ -797,6 +800,9 @@ void Executor::start_op(Pending p) {
   std::vector<double> bytes((k + 1) * (k + 1), 0.0);
   bytes[k] = w.effective_bytes;  // unit 0 -> memory host: the DRAM link
   board_.acquire(dev, p.units);
+  board_.update_energy(dev, p.units);
+  dram_use_changes();
+  ++dram_users_;
   p.mark = energy_.start(dev, p.units, p.start_s);
   sg4::ExecPtr exec = sg4::this_actor::exec_init(hosts, flops, bytes);
   add_activity(std::move(exec), std::move(p));
@@ -827,6 +833,13 @@ void Executor::start_launch(int launch_lane, int gpu_lane, const Item& it) {
   p.mark = energy_.start(dev, p.units, p.start_s);
   sg4::ExecPtr exec = sg4::this_actor::exec_init({rt.units[std::size_t(units.front())]}, {p.flops_per_unit}, {0});
   add_activity(std::move(exec), std::move(p));
+}
+
+void Executor::dram_use_changes() const {
+  // While other activities move bytes through DRAM, one starting or ending changes their
+  // rates, and so their units' load: bill what ran so far at the old load. Alone, nothing
+  // else's rate changes and the plugin's own updates suffice.
+  if (dram_users_ > 0) board_.update_energy_of_busy_units();
 }
 
 void Executor::add_activity(sg4::ExecPtr exec, Pending p) {
@@ -918,6 +931,8 @@ void Executor::on_complete(Pending p) {
     }
     case Phase::op: {
       board_.release(p.device, p.units);
+      --dram_users_;
+      dram_use_changes();
       const double joules = p.carried_J + energy_.finish(p.device, p.units, now, p.mark, p.pstate, p.flops_per_unit);
       LaneState& ls = lane_state_[std::size_t(p.lane)];
       ls.busy = false;
@@ -970,7 +985,8 @@ void Executor::on_complete(Pending p) {
       break;
     }
     case Phase::transfer: {
-      board_.update_energy();
+      --dram_users_;
+      dram_use_changes();
       ++transfers_;
       if (p.copy_slot >= 0) copy_slots_[p.dst_device][std::size_t(p.copy_slot)] = 0;
       if (csv_ || chrome_) {

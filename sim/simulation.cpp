@@ -120,7 +120,9 @@ void state_actor(const StateTrace* trace, Board* board, EnergyAccounting* energy
           t.exec = sg4::this_actor::exec_init({unit, dom.memory_host}, {0, 0},
                                               {0, t.load * dom.bandwidth_Bps * kBackgroundSlice_s, 0, 0});
         }
-        board->update_energy();
+        // Background work moves through the same DRAM and units: bill everything busy so far.
+        board->update_energy_of_busy_units();
+        if (t.device) board->update_energy(t.index, t.units);
         t.exec->start();
       }
       for (const auto& t : targets) any_load = any_load || t.load > 0;
@@ -148,7 +150,7 @@ void state_actor(const StateTrace* trace, Board* board, EnergyAccounting* energy
                           : sg4::Activity::wait_any_for(running, std::max(kTimeEpsilon, wake - now));
     if (i < 0 || std::size_t(i) >= running.size()) continue;
     BackgroundTarget& t = targets[which[std::size_t(i)]];
-    if (!t.device) board->update_energy();
+    board->update_energy_of_busy_units();
     if (t.device) {
       board->release(t.index, t.units);
       energy->finish(t.index, t.units, sg4::Engine::get_clock(), t.mark, t.pstate, t.flops_per_unit);
