@@ -100,6 +100,7 @@ struct LaneState {
   bool busy = false;           // running an operator (CPU: dispatch+op; GPU: kernel)
   bool launching = false;      // CPU lanes: running a launch
   int depth = 0;               // placed and not finished
+  double predicted_end = 0;    // online: when the running operator should end (cost model)
 };
 
 enum class Phase { dispatch, op, launch, transfer, background };
@@ -183,6 +184,7 @@ class Executor {
   void add_activity(sg4::ExecPtr exec, Pending p);
   void dram_use_changes() const;
   Work work_for(Batch* b, int op, std::size_t device, Kernel k) const;
+  double predict_on(int lane, Batch* b, int op) const;  // cost model, current board state
   void busy_changed(std::size_t device, int delta);
 
   const SimulationOptions& o_;
@@ -518,16 +520,21 @@ void Executor::place(Batch* b, int op) {
     lane = lane_index(pl.lane);
     if (lane < 0) throw Error(where, "placed on lane '" + pl.lane + "', which platform " + p_.name + " does not have");
   } else {
-    // Only a device: its lane free earliest (fewest queued), ties to the lowest lane id.
+    // Only a device: its lane predicted to be free earliest (DESIGN.md), ties to the lowest
+    // lane id. Free at: the running operator's predicted end, plus the cost model's time for
+    // every operator queued behind it, in the board's current state.
     const platforms::Device* dev = p_.find_device(pl.device);
     if (dev == nullptr) throw Error(where, "placed on device '" + pl.device + "', which platform " + p_.name + " does not have");
+    const double now = sg4::Engine::get_clock();
     std::string best_id;
-    int best_depth = std::numeric_limits<int>::max();
+    double best_free = kInf;
     for (std::size_t l = 0; l < lanes_.size(); ++l) {
       if (p_.devices[lanes_[l].device].id != pl.device) continue;
-      const int depth = lane_state_[l].depth;
-      if (depth < best_depth || (depth == best_depth && lanes_[l].spec->id < best_id)) {
-        best_depth = depth;
+      const LaneState& ls = lane_state_[l];
+      double free_at = ls.busy ? std::max(now, ls.predicted_end) : now;
+      for (const Item& it : ls.queue) free_at += predict_on(int(l), it.batch, it.op);
+      if (free_at < best_free || (free_at == best_free && lanes_[l].spec->id < best_id)) {
+        best_free = free_at;
         best_id = lanes_[l].spec->id;
         lane = int(l);
       }
@@ -574,6 +581,14 @@ void Executor::place(Batch* b, int op) {
 
 // ---------------------------------------------------------------------------------------
 // Transfers
+
+double Executor::predict_on(int lane, Batch* b, int op) const {
+  const std::size_t dev = lanes_[std::size_t(lane)].device;
+  const DeviceRuntime& rt = board_.devices()[dev];
+  const Work w = work_for(b, op, dev, b->kernel[std::size_t(op)]);
+  return cost_.predict_s(w, lanes_[std::size_t(lane)].spec->id, rt.pstate, rt.online_units,
+                         board_.domains()[rt.domain].bandwidth_Bps / 1e9);
+}
 
 platforms::Work Executor::work_for(Batch* b, int op, std::size_t device, Kernel k) const {
   return cost_.work(ops_[std::size_t(op)].demand, p_.devices[device].kind, k, b->size, graph_batch_);
@@ -736,6 +751,7 @@ bool Executor::try_start_gpu_kernel(int lane) {
   ls.queue.pop_front();
   if (!online_) --ls.launch_pos;
   ls.busy = true;
+  if (online_) ls.predicted_end = sg4::Engine::get_clock() + predict_on(lane, it.batch, it.op);
   const std::size_t dev = lanes_[std::size_t(lane)].device;
   busy_changed(dev, +1);
   Pending p;
@@ -753,6 +769,7 @@ bool Executor::try_start_gpu_kernel(int lane) {
 void Executor::start_dispatch_or_op(int lane, const Item& it) {
   LaneState& ls = lane_state_[std::size_t(lane)];
   ls.busy = true;
+  if (online_) ls.predicted_end = sg4::Engine::get_clock() + predict_on(lane, it.batch, it.op);
   const std::size_t dev = lanes_[std::size_t(lane)].device;
   busy_changed(dev, +1);
   Pending p;

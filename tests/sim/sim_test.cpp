@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "graph/onnx_import.hpp"
@@ -744,6 +745,46 @@ TEST(SimTransfer, CopiesRunAtTheDramBandwidthEvenWithLatency) {
     expect_near_rel((rec.end_us - rec.start_us) * 1e-6, 15e-6 + 2 * conv.out_bytes / 1000e9, 1e-6);
   }
   EXPECT_EQ(found, 1);
+}
+
+}  // namespace
+}  // namespace sparoa::test
+
+namespace sparoa::test {
+namespace {
+
+// An online policy that names only a device.
+class DeviceOnlyPolicy : public platforms::OnlinePolicy {
+ public:
+  std::string name() const override { return "device-only"; }
+  platforms::Placement place(const platforms::Observation&) override { return {"", "cpu", "dense"}; }
+};
+
+TEST(SimPolicy, DeviceOnlyPlacementTakesTheLaneFreeEarliest) {
+  // Two independent Relus: the first goes to cpu0 (both free: lowest id), the second to
+  // cpu1 (cpu0 is busy until its Relu ends).
+  const auto model = relu_model(2, false);
+  const std::string model_file = unique_name("model.onnx");
+  const fs::path platform_file = write_text(unique_name("platform.yaml"), platform_yaml({}));
+  const fs::path csv = fs::path(SPAROA_TEST_DATA_DIR) / unique_name("trace.csv");
+  const ChildResult r = run_in_child([&] {
+    const graph::Graph g = import(model, model_file);
+    const platforms::Platform p = platforms::read_platform(platform_file);
+    DeviceOnlyPolicy policy;
+    sim::SimulationOptions o;
+    o.graph = &g;
+    o.platform = &p;
+    o.policy = &policy;
+    o.requests = 1;
+    o.csv = csv;
+    return sim::simulate(o);
+  });
+  ASSERT_TRUE(r.ok) << r.error;
+  std::set<std::string> lanes;
+  for (const auto& rec : traces::read_trace_csv(csv).records) {
+    if (rec.record == traces::RecordKind::op) lanes.insert(rec.lane);
+  }
+  EXPECT_EQ(lanes, (std::set<std::string>{"cpu0", "cpu1"}));
 }
 
 }  // namespace
