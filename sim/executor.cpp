@@ -154,6 +154,7 @@ class Executor {
   std::size_t next_launch(const LaneState& ls) const;
   bool try_start_gpu_kernel(int lane);
   bool cpu_item_ready(const Item& it) const;
+  Pending pending_for(Phase phase, const Item& it, int lane, std::size_t device) const;
   bool launch_ready(const Item& it) const;
   void start_dispatch_or_op(int lane, const Item& it);
   void start_op(Pending p);
@@ -680,6 +681,18 @@ void Executor::start_transfer(Batch* b, int producer, std::size_t src_dev, std::
 // ---------------------------------------------------------------------------------------
 // Lanes
 
+Pending Executor::pending_for(Phase phase, const Item& it, int lane, std::size_t device) const {
+  Pending p;
+  p.phase = phase;
+  p.batch = it.batch;
+  p.op = it.op;
+  p.lane = lane;
+  p.device = device;
+  p.start_s = sg4::Engine::get_clock();
+  p.record_start_s = p.start_s;
+  return p;
+}
+
 bool Executor::cpu_item_ready(const Item& it) const {
   const auto i = std::size_t(it.op);
   return it.batch->preds_left[i] == 0 && it.batch->inputs_left[i] == 0;
@@ -754,15 +767,7 @@ bool Executor::try_start_gpu_kernel(int lane) {
   if (online_) ls.predicted_end = sg4::Engine::get_clock() + predict_on(lane, it.batch, it.op);
   const std::size_t dev = lanes_[std::size_t(lane)].device;
   busy_changed(dev, +1);
-  Pending p;
-  p.phase = Phase::op;
-  p.batch = it.batch;
-  p.op = it.op;
-  p.lane = lane;
-  p.device = dev;
-  p.start_s = sg4::Engine::get_clock();
-  p.record_start_s = p.start_s;
-  start_op(std::move(p));
+  start_op(pending_for(Phase::op, it, lane, dev));
   return true;
 }
 
@@ -772,19 +777,12 @@ void Executor::start_dispatch_or_op(int lane, const Item& it) {
   if (online_) ls.predicted_end = sg4::Engine::get_clock() + predict_on(lane, it.batch, it.op);
   const std::size_t dev = lanes_[std::size_t(lane)].device;
   busy_changed(dev, +1);
-  Pending p;
-  p.batch = it.batch;
-  p.op = it.op;
-  p.lane = lane;
-  p.device = dev;
-  p.start_s = sg4::Engine::get_clock();
-  p.record_start_s = p.start_s;
+  Pending p = pending_for(Phase::dispatch, it, lane, dev);
   const Work w = work_for(it.batch, it.op, dev, it.batch->kernel[std::size_t(it.op)]);
   if (w.overhead_s > 0) {
     // Dispatch: CPU time on the lane's first core before the kernel runs.
     const std::vector<int> units = board_.lane_units(dev, *lanes_[std::size_t(lane)].spec);
     const DeviceRuntime& rt = board_.devices()[dev];
-    p.phase = Phase::dispatch;
     p.units = {units.front()};
     p.pstate = rt.pstate;
     p.flops_per_unit = w.overhead_s * rt.units[std::size_t(units.front())]->get_speed();
@@ -834,17 +832,10 @@ void Executor::start_launch(int launch_lane, int gpu_lane, const Item& it) {
   const Work w = work_for(it.batch, it.op, gdev, it.batch->kernel[std::size_t(it.op)]);
   const std::vector<int> units = board_.lane_units(dev, *lanes_[std::size_t(launch_lane)].spec);
   const DeviceRuntime& rt = board_.devices()[dev];
-  Pending p;
-  p.phase = Phase::launch;
-  p.batch = it.batch;
-  p.op = it.op;
-  p.lane = launch_lane;
+  Pending p = pending_for(Phase::launch, it, launch_lane, dev);
   p.dst_lane = gpu_lane;
-  p.device = dev;
   p.units = {units.front()};
   p.pstate = rt.pstate;
-  p.start_s = sg4::Engine::get_clock();
-  p.record_start_s = p.start_s;
   p.flops_per_unit = w.overhead_s * rt.units[std::size_t(units.front())]->get_speed();
   board_.acquire(dev, p.units);
   p.mark = energy_.start(dev, p.units, p.start_s);
