@@ -789,3 +789,41 @@ TEST(SimPolicy, DeviceOnlyPlacementTakesTheLaneFreeEarliest) {
 
 }  // namespace
 }  // namespace sparoa::test
+
+namespace sparoa::test {
+namespace {
+
+TEST(SimBadInput, FusedScheduleAndShortArrivalsFileAreClearErrors) {
+  const auto model = conv_relu_model();
+  const std::string model_file = unique_name("model.onnx");
+  const fs::path platform_file = write_text(unique_name("platform.yaml"), platform_yaml({}));
+  // A schedule that declares a fusion: refused, naming the entry.
+  const ChildResult fused = run_in_child([&] {
+    const graph::Graph g = import(model, model_file);
+    const platforms::Platform p = platforms::read_platform(platform_file);
+    graph::Schedule s = schedule_on(g, {{"conv", "cpu0"}, {"relu", "cpu0"}});
+    for (auto& e : s.entries) {
+      if (e.op == "relu") e.fuse_with = "conv";
+    }
+    sim::SimulationOptions o;
+    o.graph = &g;
+    o.platform = &p;
+    o.schedule = &s;
+    o.schedule_origin = "fused.yaml";
+    return sim::simulate(o);
+  });
+  ASSERT_FALSE(fused.ok);
+  EXPECT_NE(fused.error.find("fused.yaml"), std::string::npos) << fused.error;
+  EXPECT_NE(fused.error.find("relu"), std::string::npos) << fused.error;
+  // An arrivals file with fewer requests than asked for: refused before simulating.
+  const fs::path arrivals = write_text(unique_name("arrivals.txt"), "0\n10\n");
+  SimRun run;
+  run.arrivals = arrivals.string();
+  run.requests = 5;
+  const ChildResult short_file = simulate(run, model, {{"conv", "cpu0"}, {"relu", "cpu0"}});
+  ASSERT_FALSE(short_file.ok);
+  EXPECT_NE(short_file.error.find("fewer than --requests 5"), std::string::npos) << short_file.error;
+}
+
+}  // namespace
+}  // namespace sparoa::test
