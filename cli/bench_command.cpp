@@ -131,7 +131,7 @@ void add_bench_command(CLI::App& app) {
             {false, true, true, true, true, true, true, true, true, true, true});
     auto simulate_child = [&](const std::string& model, std::int64_t inferences, bool csv) {
       return in_child("simulate " + model, [&] {
-        const graph::Graph g = load_model({model, 0, 1, args->zoo_dir});
+        const graph::Graph g = load_model({model, 0, 1, args->zoo_dir, {}});
         const graph::Schedule s = mixed_schedule(g, platform, args->intensity);
         sim::SimulationOptions o;
         o.graph = &g;
@@ -153,7 +153,7 @@ void add_bench_command(CLI::App& app) {
     for (const auto& model : args->models) {
       const ChildRun sim = simulate_child(model, args->inferences, true);
       const ChildRun bare = in_child("bare loop " + model, [&] {
-        const graph::Graph g = load_model({model, 0, 1, args->zoo_dir});
+        const graph::Graph g = load_model({model, 0, 1, args->zoo_dir, {}});
         const graph::Schedule s = mixed_schedule(g, platform, args->intensity);
         const sim::BareLoopResult r = sim::run_bare_loop(g, platform, s, args->inferences);
         return std::vector<double>{double(r.activities), r.wall_s};

@@ -9,6 +9,8 @@ void add_zoo_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_schedule_command(CLI::App& app);
 void add_platform_command(CLI::App& app);
+void add_run_command(CLI::App& app);      // the hardware backend: real kernels
+void add_profile_command(CLI::App& app);  // per-operator timings for calibration
 void add_simulate_command(CLI::App& app);  // only in builds with SimGrid
 void add_bench_command(CLI::App& app);     // only in builds with SimGrid
 

@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   sparoa::cli::add_demo_command(app);
   sparoa::cli::add_schedule_command(app);
   sparoa::cli::add_platform_command(app);
+  sparoa::cli::add_run_command(app);
+  sparoa::cli::add_profile_command(app);
 #if SPAROA_HAVE_SIMGRID_BUILD
   sparoa::cli::add_simulate_command(app);
   sparoa::cli::add_bench_command(app);

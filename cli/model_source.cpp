@@ -24,6 +24,7 @@ graph::Graph load_model(const ModelSource& source) {
   }
   graph::ImportOptions options;
   options.batch = source.batch;
+  for (const auto& arg : source.input_shapes) options.input_shapes.insert(graph::parse_input_shape(arg));
   return graph::import_onnx(path, options);
 }
 

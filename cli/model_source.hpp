@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "graph/graph.hpp"
 
@@ -14,6 +15,7 @@ struct ModelSource {
   double sparsity = 0;  // zoo models only: weight sparsity of the pruned build
   std::int64_t batch = 1;
   std::string zoo_dir;
+  std::vector<std::string> input_shapes;  // "name=1x3x224x224", each binds a whole input
 };
 
 // Imports the model bound to the batch size, with features computed.

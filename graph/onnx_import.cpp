@@ -455,6 +455,7 @@ std::string tensor_bytes(onnx::TensorProto& t, const Tensor& meta, const std::st
     default: check(t.int32_data_size()); break;
   }
   std::string out(expected, '\0');
+  if (expected == 0) return out;  // an empty repeated field's data() may be null: no memcpy
   char* dst = out.data();
   switch (meta.dtype) {
     case DType::f32: check(t.float_data_size()); std::memcpy(dst, t.float_data().data(), expected); break;

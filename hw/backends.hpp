@@ -13,5 +13,6 @@ struct BackendInfo {
 };
 
 std::vector<BackendInfo> backends();
+std::string onednn_version();  // "2.6.3"
 
 }  // namespace sparoa::hw

@@ -1,0 +1,248 @@
+#include "hw/profiler.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "graph/schedule.hpp"
+#include "hw/tensor_io.hpp"
+#include "platforms/op_class.hpp"
+#include "support/atomic_file.hpp"
+#include "support/error.hpp"
+
+namespace sparoa::hw {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double nearest_rank(const std::vector<double>& sorted, double q) {
+  const auto rank = std::size_t(std::ceil(q * double(sorted.size())));
+  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+// Streams through three arrays (a = b + s * c) until told to stop: memory-bound work that
+// competes for DRAM bandwidth with the operator being timed.
+class CoRunner {
+ public:
+  CoRunner(const std::vector<int>& cpus, std::size_t bytes) {
+    for (int cpu : cpus) {
+      threads_.emplace_back([this, cpu, bytes, n = cpus.size()] {
+        pin_current_thread({cpu});
+        const std::size_t count = std::max<std::size_t>(1, bytes / n / 3 / sizeof(float));
+        std::vector<float> a(count), b(count, 1.0f), c(count, 2.0f);
+        started_.fetch_add(1);
+        while (!stop_.load(std::memory_order_relaxed)) {
+          for (std::size_t i = 0; i < count; ++i) a[i] = b[i] + 0.5f * c[i];
+          std::swap(a, b);
+        }
+        sink_ += a[count / 2];
+      });
+    }
+    // The operator is timed only once every streaming thread has its arrays and runs.
+    while (started_.load() < int(threads_.size())) std::this_thread::yield();
+  }
+  ~CoRunner() {
+    stop_.store(true);
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> started_{0};
+  float sink_ = 0;
+};
+
+// Evicts the caches by writing then reading a buffer larger than the last-level cache.
+class CacheFlusher {
+ public:
+  explicit CacheFlusher(std::size_t bytes) : buffer_(bytes / sizeof(std::uint64_t), 0) {}
+  void flush() {
+    ++round_;
+    for (auto& v : buffer_) v = round_;
+    std::uint64_t sum = 0;
+    for (auto v : buffer_) sum += v;
+    sink_ += sum;
+  }
+
+ private:
+  std::vector<std::uint64_t> buffer_;
+  std::uint64_t round_ = 0;
+  std::uint64_t sink_ = 0;
+};
+
+}  // namespace
+
+std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& lane, const ProfileOptions& o,
+                                      const std::function<void(const ProfileRow&)>& progress) {
+  if (lane.cpus.empty()) throw Error("lane '" + lane.id + "'", "has no cores");
+  if (o.repetitions < 1) throw Error("profile", "at least one repetition is needed");
+  for (int c : o.corun_cpus) {
+    if (std::find(lane.cpus.begin(), lane.cpus.end(), c) != lane.cpus.end()) {
+      throw Error("--corun", "the co-running work would share core " + std::to_string(c) + " with lane '" + lane.id + "'");
+    }
+  }
+  std::vector<ProfileRow> rows;
+  std::exception_ptr error;
+  // All work happens on one thread pinned to the lane's cores with their OpenMP team, as in
+  // the replay engine, so that kernels are built and run exactly as there.
+  std::thread worker([&] {
+    try {
+      const std::string pinning = pin_current_thread(lane.cpus);
+      (void)pinning;
+      omp_set_num_threads(int(lane.cpus.size()));
+      std::map<std::string, HostTensor> inputs;
+      std::uint64_t next_seed = o.seed;
+      CacheFlusher flusher(o.cold_cache ? o.cold_cache_bytes : 0);
+      // The co-running work streams for the whole profile: starting it per operator would
+      // cost more than the operators themselves.
+      std::unique_ptr<CoRunner> corun;
+      if (!o.corun_cpus.empty()) corun = std::make_unique<CoRunner>(o.corun_cpus, o.corun_bytes);
+      for (graph::OpId id : g.topological_order()) {
+        const graph::Operator& op = g.op(id);
+        const auto kinds = graph::kernels_for(g, op.name);
+        for (KernelChoice kernel : o.kernels) {
+          if (std::find(kinds.begin(), kinds.end(), std::string(to_string(kernel))) == kinds.end()) continue;
+          KernelContext ctx;
+          ctx.graph = &g;
+          ctx.group = single_op_group(g, id);
+          ctx.kernel = kernel;
+          ctx.threads = int(lane.cpus.size());
+          auto k = make_cpu_kernel(ctx);
+          std::vector<TensorView> in, out;
+          std::vector<HostTensor> outs;
+          for (const auto& name : ctx.group.inputs) {
+            if (name.empty()) {
+              in.push_back({});
+              continue;
+            }
+            const graph::Tensor& t = g.tensor(name);
+            if (t.data) {
+              in.push_back(weight_view(t));
+              continue;
+            }
+            auto it = inputs.find(name);
+            if (it == inputs.end()) it = inputs.emplace(name, random_tensor(t.dtype, t.shape, next_seed++)).first;
+            in.push_back(it->second.view());
+          }
+          for (const auto& name : ctx.group.outputs) {
+            const graph::Tensor& t = g.tensor(name);
+            outs.emplace_back(t.dtype, t.shape);
+          }
+          for (const auto& t : outs) out.push_back(t.view());
+          for (int w = 0; w < o.warmup; ++w) k->run(in, out);
+          std::vector<double> times;
+          for (int r = 0; r < o.repetitions; ++r) {
+            if (o.cold_cache) flusher.flush();
+            const auto t0 = Clock::now();
+            k->run(in, out);
+            const auto t1 = Clock::now();
+            times.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+          }
+          std::sort(times.begin(), times.end());
+          ProfileRow row;
+          row.model = g.name;
+          row.op = op.name;
+          row.op_type = op.type;
+          row.op_class = std::string(platforms::to_string(platforms::op_class(op, g)));
+          row.kernel = std::string(to_string(kernel));
+          row.implementation = k->implementation();
+          row.batch = g.batch;
+          row.lane = lane.id;
+          row.device = lane.device;
+          row.threads = int(lane.cpus.size());
+          row.flops = op.features.flops;
+          row.bytes = op.features.bytes;
+          row.weight_sparsity = op.features.weight_sparsity;
+          row.cold_cache = o.cold_cache;
+          row.corun = !o.corun_cpus.empty();
+          row.repetitions = o.repetitions;
+          row.median_us = nearest_rank(times, 0.5);
+          row.p10_us = nearest_rank(times, 0.1);
+          row.p90_us = nearest_rank(times, 0.9);
+          row.min_us = times.front();
+          rows.push_back(row);
+          if (progress) progress(row);
+        }
+        // Inputs that no later operator reads are dropped, so the profile's memory stays
+        // near one operator's working set even for large models.
+        for (const auto& name : op.inputs) {
+          if (name.empty() || !inputs.count(name)) continue;
+          const auto& readers = g.consumers(name);
+          if (std::all_of(readers.begin(), readers.end(), [&](graph::OpId r) { return r <= id; })) inputs.erase(name);
+        }
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  worker.join();
+  if (error) std::rethrow_exception(error);
+  return rows;
+}
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string one_line(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+}  // namespace
+
+void write_profile_csv(const std::filesystem::path& path, const ProfileHeader& h, const std::vector<ProfileRow>& rows) {
+  std::ostringstream out;
+  out.precision(9);
+  out << "# sparoa profile\n";
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"machine", h.machine},           {"date", h.date},
+           {"platform", h.platform},         {"power_mode", h.power_mode},
+           {"clocks", h.clocks},             {"git_revision", h.git_revision},
+           {"onednn_version", h.onednn_version}, {"model_sha256", h.model_sha256}}) {
+    out << "# " << key << ": " << one_line(value) << '\n';
+  }
+  out << "model,op,op_type,op_class,kernel,implementation,batch,lane,device,threads,flops,bytes,weight_sparsity,"
+         "cold_cache,corun,repetitions,median_us,p10_us,p90_us,min_us\n";
+  for (const auto& r : rows) {
+    out << csv_field(r.model) << ',' << csv_field(r.op) << ',' << r.op_type << ',' << r.op_class << ',' << r.kernel << ','
+        << csv_field(r.implementation) << ',' << r.batch << ',' << csv_field(r.lane) << ',' << csv_field(r.device) << ','
+        << r.threads << ',' << r.flops << ',' << r.bytes << ',' << r.weight_sparsity << ',' << (r.cold_cache ? 1 : 0) << ','
+        << (r.corun ? 1 : 0) << ',' << r.repetitions << ',' << r.median_us << ',' << r.p10_us << ',' << r.p90_us << ','
+        << r.min_us << '\n';
+  }
+  write_file_atomically(path, out.str());
+}
+
+std::string cpu_clocks(const std::vector<int>& cpus) {
+  std::string out;
+  for (int c : cpus) {
+    std::ifstream f("/sys/devices/system/cpu/cpu" + std::to_string(c) + "/cpufreq/scaling_cur_freq");
+    long khz = 0;
+    if (!(f >> khz)) return "";
+    out += (out.empty() ? "" : ",") + std::string("cpu") + std::to_string(c) + "=" + std::to_string(khz / 1000) + "MHz";
+  }
+  return out;
+}
+
+}  // namespace sparoa::hw
