@@ -421,7 +421,12 @@ std::shared_ptr<const TensorData> tensor_data(onnx::TensorProto& t, const Tensor
                      shape_string(meta.shape) + " needs " + std::to_string(expected));
   }
   const std::string_view view = source.bytes.substr(slice->offset, slice->size);
-  if (source.keepalive) return std::make_shared<TensorData>(source.keepalive, view);
+  // Protobuf does not align raw_data: a view whose start is not a multiple of the element
+  // size would make every kernel's typed load undefined behaviour (and slow on some boards),
+  // so such a tensor is copied into memory of its own (allocated with the usual alignment).
+  const std::size_t width = std::max<std::size_t>(1, dtype_size(meta.dtype));
+  const bool aligned = reinterpret_cast<std::uintptr_t>(view.data()) % width == 0;
+  if (source.keepalive && aligned) return std::make_shared<TensorData>(source.keepalive, view);
   return std::make_shared<TensorData>(std::string(view));
 }
 
