@@ -135,16 +135,12 @@ Plan make_plan(const graph::Graph& g, const platforms::Platform& p, const graph:
     }
     auto [entry, group] = std::move(queues[l].front());
     queues[l].pop_front();
-    struct {
-      std::size_t lane;
-      const graph::ScheduleEntry* entry;
-    } const pe{l, entry};
-    PlanLane& lane = plan.lanes[pe.lane];
+    PlanLane& lane = plan.lanes[l];
     PlanStep step;
     step.kind = StepKind::op;
-    step.lane = pe.lane;
+    step.lane = l;
     step.group = std::move(group);
-    step.kernel = pe.entry->kernel == "sparse" ? KernelChoice::sparse : KernelChoice::dense;
+    step.kernel = entry->kernel == "sparse" ? KernelChoice::sparse : KernelChoice::dense;
     for (const auto& name : step.group.inputs) {
       if (name.empty()) {
         step.inputs.push_back(-1);
@@ -168,7 +164,7 @@ Plan make_plan(const graph::Graph& g, const platforms::Platform& p, const graph:
       if (source < 0) throw Error(origin, "operator '" + step.op_name(g) + "' reads '" + name + "' before it is produced");
       PlanStep copy;
       copy.kind = StepKind::transfer;
-      copy.lane = pe.lane;
+      copy.lane = l;
       copy.tensor = name;
       copy.inputs = {source};
       copy.outputs = {new_slot(name, SlotKind::activation, lane.domain)};
