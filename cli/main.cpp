@@ -37,14 +37,16 @@ int main(int argc, char** argv) {
   app.add_flag("--version", version, "print the version and the backends built in");
   sparoa::cli::add_inspect_command(app);
   sparoa::cli::add_zoo_command(app);
-  sparoa::cli::add_demo_command(app);
   sparoa::cli::add_schedule_command(app);
   sparoa::cli::add_platform_command(app);
   sparoa::cli::add_run_command(app);
   sparoa::cli::add_profile_command(app);
+  sparoa::cli::add_calibrate_command(app);
 #if SPAROA_HAVE_SIMGRID_BUILD
   sparoa::cli::add_simulate_command(app);
   sparoa::cli::add_bench_command(app);
+  sparoa::cli::add_validate_command(app);
+  sparoa::cli::add_demo_command(app);  // runs simulations and validations
 #endif
   app.preparse_callback([&](std::size_t) {
     for (int i = 1; i < argc; ++i) {

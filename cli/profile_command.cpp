@@ -13,6 +13,7 @@
 #include "hw/backends.hpp"
 #include "hw/host_machine.hpp"
 #include "hw/profiler.hpp"
+#include "support/date.hpp"
 #include "support/error.hpp"
 
 namespace sparoa::cli {
@@ -28,14 +29,6 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-std::string today() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -141,7 +134,8 @@ void add_profile_command(CLI::App& app) {
     }
     hw::ProfileHeader h;
     h.machine = machine.hostname + " " + machine.cpu_model;
-    h.date = today();
+    h.cpu_model = machine.cpu_model;
+    h.date = utc_date_today();
     h.platform = platform.name;
     h.power_mode = platform.power_mode;
     h.clocks = hw::cpu_clocks(std::vector<int>(all_cpus.begin(), all_cpus.end()));

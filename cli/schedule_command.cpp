@@ -1,6 +1,9 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
+#include <map>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "graph/onnx_import.hpp"
@@ -48,15 +51,18 @@ void add_schedule_command(CLI::App& app) {
   });
 
   struct TemplateArgs {
-    std::string model, lane = "cpu0", out, platform = "host", power_mode = "default";
+    std::string model, lane = "cpu0", out, platform = "host", power_mode = "default", kernel = "dense";
     std::optional<std::int64_t> batch;
   };
   auto tmpl = std::make_shared<TemplateArgs>();
-  auto* t = sched->add_subcommand("template", "Write a valid schedule that runs every operator densely, in "
-                                              "topological order, on one lane");
+  auto* t = sched->add_subcommand("template", "Write a valid schedule: every operator in topological order, on one "
+                                              "lane or dealt round-robin over several");
   t->add_option("model", tmpl->model, "ONNX model")->required();
   t->add_option("--out,-o", tmpl->out, "schedule YAML to write")->required();
-  t->add_option("--lane", tmpl->lane, "the lane")->capture_default_str();
+  t->add_option("--lane", tmpl->lane, "the lane, or comma-separated lanes to deal operators to in turn")
+      ->capture_default_str();
+  t->add_option("--kernel", tmpl->kernel, "dense, or sparse (wherever the operator has a sparse kernel)")
+      ->check(CLI::IsMember({"dense", "sparse"}))->capture_default_str();
   t->add_option("--batch,-b", tmpl->batch, "bind the symbolic batch dimension (default: the model's, else 1)")
       ->check(CLI::PositiveNumber);
   t->add_option("--platform", tmpl->platform, "platform name recorded in the schedule")->capture_default_str();
@@ -77,11 +83,34 @@ void add_schedule_command(CLI::App& app) {
     s.platform_name = tmpl->platform;
     s.platform_power_mode = tmpl->power_mode;
     s.batch = g.batch;
-    std::int64_t order = 0;
-    for (graph::OpId id : g.topological_order()) s.entries.push_back({g.op(id).name, tmpl->lane, "dense", order++, {}});
+    std::vector<std::string> lanes;
+    {
+      std::stringstream in(tmpl->lane);
+      for (std::string l; std::getline(in, l, ',');) {
+        if (!l.empty()) lanes.push_back(l);
+      }
+    }
+    if (lanes.empty()) throw Error("--lane", "no lane given");
+    std::map<std::string, std::int64_t> next;
+    std::size_t k = 0;
+    std::size_t sparse = 0;
+    for (graph::OpId id : g.topological_order()) {
+      const std::string& name = g.op(id).name;
+      const std::string& lane = lanes[k++ % lanes.size()];
+      std::string kernel = "dense";
+      if (tmpl->kernel == "sparse") {
+        const auto kernels = graph::kernels_for(g, name);
+        if (std::find(kernels.begin(), kernels.end(), "sparse") != kernels.end()) {
+          kernel = "sparse";
+          ++sparse;
+        }
+      }
+      s.entries.push_back({name, lane, kernel, next[lane]++, {}});
+    }
     graph::validate_schedule(s, g, tmpl->out);
     graph::write_schedule(tmpl->out, s);
-    std::cout << fmt::format("{}: {} operators on lane {}\n", tmpl->out, s.entries.size(), tmpl->lane);
+    std::cout << fmt::format("{}: {} operators on lane{} {}{}\n", tmpl->out, s.entries.size(), lanes.size() > 1 ? "s" : "",
+                             tmpl->lane, tmpl->kernel == "sparse" ? fmt::format(", {} sparse", sparse) : "");
   });
 }
 

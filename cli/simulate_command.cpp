@@ -8,6 +8,7 @@
 #include "graph/schedule.hpp"
 #include "platforms/reference_placements.hpp"
 #include "sim/simulation.hpp"
+#include "support/atomic_file.hpp"
 #include "support/error.hpp"
 #include "support/sha256.hpp"
 
@@ -56,6 +57,7 @@ void add_simulate_command(CLI::App& app) {
     std::uint64_t seed = 1;
     std::string trace;
     std::string csv;
+    std::string summary;
     double sample_us = 1000;
   };
   auto args = std::make_shared<Args>();
@@ -84,6 +86,7 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "seed of every random draw")->capture_default_str();
   cmd->add_option("--trace", args->trace, "write a Chrome trace JSON (open in Perfetto)");
   cmd->add_option("--csv", args->csv, "write the per-operator trace CSV (+ .power.csv, .state.csv beside it)");
+  cmd->add_option("--summary", args->summary, "write the summary as a one-row CSV (for scripts and sweeps)");
   cmd->add_option("--sample-us", args->sample_us, "period of power and state samples in the outputs")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->callback([args, batch] {
@@ -135,6 +138,15 @@ void add_simulate_command(CLI::App& app) {
     o.provenance.git_revision = SPAROA_GIT_REVISION;
     const sim::Summary s = sim::simulate(o);
     print_summary(std::cout, s);
+    if (!args->summary.empty()) {
+      write_file_atomically(
+          args->summary,
+          fmt::format("model,platform,power_mode,placement,batch,requests,latency_mean_ms,latency_p50_ms,latency_p95_ms,"
+                      "latency_p99_ms,throughput_rps,energy_per_inference_J\n{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                      s.model, s.platform, s.power_mode_start, s.placement, s.batch, s.requests, s.latency_mean_s * 1e3,
+                      s.latency_p50_s * 1e3, s.latency_p95_s * 1e3, s.latency_p99_s * 1e3, s.throughput_rps,
+                      s.energy_per_inference_J));
+    }
   });
 }
 

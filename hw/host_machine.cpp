@@ -64,13 +64,11 @@ platforms::Platform host_platform(const HostMachine& m) {
 std::map<std::string, std::vector<int>> bind_lanes(const platforms::Platform& p, const HostMachine& m) {
   const std::string where = "platform " + (p.origin.empty() ? p.name : p.origin);
   std::map<std::string, std::vector<int>> out;
-  for (const auto& d : p.devices) {
-    if (d.kind == platforms::DeviceKind::gpu) {
-      throw Error(where, "device '" + d.id + "' is a GPU; this build's replay engine runs CPU lanes only (the GPU half comes with the GPU backend)");
-    }
-  }
   std::size_t offset = 0;
   for (const auto& d : p.devices) {
+    // GPU lanes are not bound: their schedules are refused by the plan, naming the lane. The
+    // CPU lanes of a board's platform can still be profiled and replayed.
+    if (d.kind == platforms::DeviceKind::gpu) continue;
     if (d.units < 1) throw Error(where, "device '" + d.id + "' has no cores");
     if (offset + std::size_t(d.units) > m.cpus.size()) {
       throw Error(where, "device '" + d.id + "' needs cores " + std::to_string(offset) + ".." +

@@ -26,9 +26,10 @@ HostMachine describe_host();
 // default platform of `sparoa run`. No cost model: it is not meant for the simulator.
 platforms::Platform host_platform(const HostMachine& m);
 
-// OS CPU ids of every CPU lane of `p`, by lane id. Throws sparoa::Error naming the platform
-// and the device or lane when the machine cannot run it: a GPU device (the CPU backend runs
-// CPU lanes only), or more cores than the machine has.
+// OS CPU ids of every CPU lane of `p`, by lane id (GPU devices are skipped: this backend runs
+// CPU lanes only, and a schedule using a GPU lane is refused when it is planned). Throws
+// sparoa::Error naming the platform and the device or lane when the machine cannot run it:
+// more cores than the machine has.
 std::map<std::string, std::vector<int>> bind_lanes(const platforms::Platform& p, const HostMachine& m);
 
 // Pins the calling thread to `cpus`; returns "" or why it could not (a container may forbid

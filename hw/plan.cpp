@@ -72,6 +72,10 @@ Plan make_plan(const graph::Graph& g, const platforms::Platform& p, const graph:
   for (const auto& d : p.devices) {
     for (const auto& l : d.lanes) {
       if (!by_lane.count(l.id)) continue;
+      if (d.kind == platforms::DeviceKind::gpu) {
+        throw Error(origin, "lane '" + l.id + "' is on GPU device '" + d.id +
+                                "': this build's replay engine runs CPU lanes only (the GPU half comes with the GPU backend)");
+      }
       auto cpus = lane_cpus.find(l.id);
       if (cpus == lane_cpus.end()) throw Error(origin, "lane '" + l.id + "' is not bound to cores of this machine");
       lane_index[l.id] = plan.lanes.size();

@@ -14,6 +14,7 @@
 
 #include "graph/schedule.hpp"
 #include "hw/tensor_io.hpp"
+#include "platforms/cost_model.hpp"
 #include "platforms/op_class.hpp"
 #include "support/atomic_file.hpp"
 #include "support/error.hpp"
@@ -92,6 +93,7 @@ std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& 
     }
   }
   std::vector<ProfileRow> rows;
+  const std::vector<platforms::OpDemand> demands = platforms::op_demands(g);
   std::exception_ptr error;
   // All work happens on one thread pinned to the lane's cores with their OpenMP team, as in
   // the replay engine, so that kernels are built and run exactly as there.
@@ -162,6 +164,7 @@ std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& 
           row.threads = int(lane.cpus.size());
           row.flops = op.features.flops;
           row.bytes = op.features.bytes;
+          row.weight_bytes = demands[id].weight_bytes;
           row.weight_sparsity = op.features.weight_sparsity;
           row.cold_cache = o.cold_cache;
           row.corun = !o.corun_cpus.empty();
@@ -188,50 +191,6 @@ std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& 
   worker.join();
   if (error) std::rethrow_exception(error);
   return rows;
-}
-
-namespace {
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string one_line(std::string s) {
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
-}
-
-}  // namespace
-
-void write_profile_csv(const std::filesystem::path& path, const ProfileHeader& h, const std::vector<ProfileRow>& rows) {
-  std::ostringstream out;
-  out.precision(9);
-  out << "# sparoa profile\n";
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"machine", h.machine},           {"date", h.date},
-           {"platform", h.platform},         {"power_mode", h.power_mode},
-           {"clocks", h.clocks},             {"git_revision", h.git_revision},
-           {"onednn_version", h.onednn_version}, {"model_sha256", h.model_sha256}}) {
-    out << "# " << key << ": " << one_line(value) << '\n';
-  }
-  out << "model,op,op_type,op_class,kernel,implementation,batch,lane,device,threads,flops,bytes,weight_sparsity,"
-         "cold_cache,corun,repetitions,median_us,p10_us,p90_us,min_us\n";
-  for (const auto& r : rows) {
-    out << csv_field(r.model) << ',' << csv_field(r.op) << ',' << r.op_type << ',' << r.op_class << ',' << r.kernel << ','
-        << csv_field(r.implementation) << ',' << r.batch << ',' << csv_field(r.lane) << ',' << csv_field(r.device) << ','
-        << r.threads << ',' << r.flops << ',' << r.bytes << ',' << r.weight_sparsity << ',' << (r.cold_cache ? 1 : 0) << ','
-        << (r.corun ? 1 : 0) << ',' << r.repetitions << ',' << r.median_us << ',' << r.p10_us << ',' << r.p90_us << ','
-        << r.min_us << '\n';
-  }
-  write_file_atomically(path, out.str());
 }
 
 std::string cpu_clocks(const std::vector<int>& cpus) {

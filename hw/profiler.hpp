@@ -14,6 +14,7 @@
 #include "hw/cpu/cpu_kernel.hpp"
 #include "hw/host_machine.hpp"
 #include "platforms/platform.hpp"
+#include "platforms/profile.hpp"
 
 namespace sparoa::hw {
 
@@ -36,47 +37,14 @@ struct ProfileOptions {
   std::uint64_t seed = 1;  // random operator inputs
 };
 
-struct ProfileRow {
-  std::string model;
-  std::string op;
-  std::string op_type;
-  std::string op_class;    // platforms::op_class of the operator
-  std::string kernel;      // dense | sparse
-  std::string implementation;
-  std::int64_t batch = 1;
-  std::string lane;
-  std::string device;
-  int threads = 1;
-  double flops = 0;
-  double bytes = 0;
-  double weight_sparsity = 0;
-  bool cold_cache = false;
-  bool corun = false;
-  int repetitions = 0;
-  double median_us = 0;
-  double p10_us = 0;
-  double p90_us = 0;
-  double min_us = 0;
-};
+using platforms::ProfileHeader;
+using platforms::ProfileRow;
+using platforms::write_profile_csv;
 
 // Times every operator of `g` (bound to its batch size) on `lane`, for each kernel of
 // options.kernels the operator has. `progress` is called after each row.
 std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& lane, const ProfileOptions& options,
                                       const std::function<void(const ProfileRow&)>& progress = {});
-
-struct ProfileHeader {
-  std::string machine;      // hostname and CPU model
-  std::string date;         // YYYY-MM-DD
-  std::string platform;     // name
-  std::string power_mode;
-  std::string clocks;       // "cpu0=2096MHz,..." when readable, else ""
-  std::string git_revision;
-  std::string onednn_version;
-  std::string model_sha256;
-};
-
-// The profile CSV: '# key: value' header lines, then one row per ProfileRow. Atomic.
-void write_profile_csv(const std::filesystem::path& path, const ProfileHeader& header, const std::vector<ProfileRow>& rows);
 
 // Current frequency of each CPU of `cpus` from cpufreq, "cpu0=2096MHz,cpu1=..."; "" when
 // the machine does not expose it (e.g. a virtual machine).

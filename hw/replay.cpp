@@ -97,11 +97,20 @@ void Engine::fail(std::exception_ptr e) {
 }
 
 void Engine::wait_for(Counter& c, int target) {
-  // Lanes sit on their own cores, so a short spin catches a hand-off within a microsecond or
-  // so; after that, sleep on the futex so an oversubscribed machine is not starved.
-  for (int spin = 0; spin < 4000; ++spin) {
-    if (c.load(std::memory_order_acquire) >= target) break;
+  // Lanes sit on their own cores, so a waiting lane spins: a futex sleep costs a wake-up of
+  // tens to hundreds of microseconds on a virtual machine (about 150 us per hand-off was
+  // measured here on two-lane schedules), more than most operators of a small model take.
+  // After kSpinBudget it sleeps on the futex, so that an oversubscribed machine is not
+  // starved; the spin yields now and then in case another thread needs this core.
+  constexpr auto kSpinBudget = std::chrono::microseconds(1000);
+  const auto start = std::chrono::steady_clock::now();
+  for (std::uint32_t spin = 1; c.load(std::memory_order_acquire) < target; ++spin) {
     cpu_relax();
+    if (spin % 256 == 0) {
+      if (abort_.load(std::memory_order_acquire)) break;
+      if (std::chrono::steady_clock::now() - start > kSpinBudget) break;
+      if (spin % 4096 == 0) sched_yield();
+    }
   }
   for (;;) {
     const int v = c.load(std::memory_order_acquire);

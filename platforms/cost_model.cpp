@@ -110,16 +110,22 @@ Work CostModel::work(const OpDemand& d, DeviceKind kind, Kernel kernel, std::int
       std::min(e.compute_efficiency_max, e.compute_efficiency * std::pow(double(batch), e.batch_exponent));
   Work w;
   w.overhead_s = e.overhead_us * 1e-6;
+  double bytes = 0;
   if (kernel == Kernel::dense) {
     w.effective_flops = flops / efficiency;
-    w.effective_bytes = (activation_bytes + d.weight_bytes) / e.memory_efficiency;
+    bytes = activation_bytes + d.weight_bytes;
   } else {
     // Only the non-zeros are multiplied and stored: 4-byte values plus their index bytes.
     const double nonzero = std::clamp(1.0 - d.weight_sparsity, 0.0, 1.0);
     const double sparse_weight_bytes = d.weight_bytes * nonzero * (4.0 + e.index_bytes_per_nonzero) / 4.0;
     w.effective_flops = flops * nonzero / efficiency;
-    w.effective_bytes = (activation_bytes + sparse_weight_bytes) / e.memory_efficiency;
+    bytes = activation_bytes + sparse_weight_bytes;
   }
+  // The first cache_MB come from caches, the rest from DRAM (DRAM-equivalent bytes: what the
+  // operator loads the shared DRAM link with in the simulator).
+  const double cached = std::min(bytes, e.cache_MB * 1e6);
+  const double cache_efficiency = e.cache_efficiency > 0 ? e.cache_efficiency : e.memory_efficiency;
+  w.effective_bytes = cached / cache_efficiency + (bytes - cached) / e.memory_efficiency;
   return w;
 }
 

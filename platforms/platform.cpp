@@ -421,7 +421,7 @@ class Reader {
 
   MemoryDomain read_domain(const YAML::Node& n, const std::string& path) const {
     if (!n.IsMap()) fail(path, n, "a memory domain must be a mapping, not " + yaml_describe(n));
-    check_keys(n, path, {"id", "bandwidth_GBps", "transfer", "transfer_latency_us", "source", "note"});
+    check_keys(n, path, {"id", "bandwidth_GBps", "transfer", "transfer_latency_us", "contention", "source", "note"});
     MemoryDomain m;
     m.id = read_string(require(n, path, "id"), join(path, "id"), false);
     m.bandwidth_GBps = require_number(n, path, "bandwidth_GBps");
@@ -437,6 +437,7 @@ class Reader {
       }
     }
     m.transfer_latency_us = optional_number(n, path, "transfer_latency_us", 0);
+    m.contention = optional_number(n, path, "contention", 1);
     m.source = read_source(require(n, path, "source"), join(path, "source"));
     m.note = optional_string(n, path, "note");
     return m;
@@ -555,7 +556,8 @@ class Reader {
     if (!n.IsMap()) fail(path, n, "a cost-model entry must be a mapping, not " + yaml_describe(n));
     check_keys(n, path,
                {"class", "device_kind", "kernel", "compute_efficiency", "compute_efficiency_max", "batch_exponent",
-                "memory_efficiency", "overhead_us", "index_bytes_per_nonzero", "source", "note"});
+                "memory_efficiency", "cache_MB", "cache_efficiency", "overhead_us", "index_bytes_per_nonzero", "source",
+                "note"});
     CostEntry e;
     e.op_class = read_string(require(n, path, "class"), join(path, "class"), false);
     e.device_kind = read_string(require(n, path, "device_kind"), join(path, "device_kind"), false);
@@ -565,6 +567,8 @@ class Reader {
     e.compute_efficiency_max = optional_number(n, path, "compute_efficiency_max", e.compute_efficiency);
     e.batch_exponent = optional_number(n, path, "batch_exponent", 0);
     e.memory_efficiency = require_number(n, path, "memory_efficiency");
+    e.cache_MB = optional_number(n, path, "cache_MB", 0);
+    e.cache_efficiency = optional_number(n, path, "cache_efficiency", 0);
     e.overhead_us = require_number(n, path, "overhead_us");
     e.index_bytes_per_nonzero = optional_number(n, path, "index_bytes_per_nonzero", 0);
     if (const YAML::Node s = n["source"]) {
@@ -698,6 +702,12 @@ class Validator {
       if (!ids.insert(m.id).second) fail(path + ".id", "duplicate memory domain id '" + m.id + "'");
       positive(m.bandwidth_GBps, path + ".bandwidth_GBps", " GB/s");
       non_negative(m.transfer_latency_us, path + ".transfer_latency_us", " us");
+      // A fraction of the bandwidth lost to one co-running stream: below 0 the other device
+      // would speed it up, above 1 two streams would get less than half each, which sharing
+      // one bus cannot explain.
+      if (!(m.contention >= 0 && m.contention <= 1)) {
+        fail(path + ".contention", "must be between 0 and 1 (a slowdown of 1 + contention), not " + num(m.contention));
+      }
     }
   }
 
@@ -937,6 +947,10 @@ class Validator {
       if (!std::isfinite(e.memory_efficiency) || e.memory_efficiency <= 0 || e.memory_efficiency > 1) {
         fail(path + ".memory_efficiency", "must be in (0, 1], not " + num(e.memory_efficiency));
       }
+      non_negative(e.cache_MB, path + ".cache_MB", " MB");
+      if (!std::isfinite(e.cache_efficiency) || e.cache_efficiency < 0 || e.cache_efficiency > kMaxCacheEfficiency) {
+        fail(path + ".cache_efficiency", "must be in (0, 64] (or 0: the memory efficiency), not " + num(e.cache_efficiency));
+      }
       non_negative(e.overhead_us, path + ".overhead_us", " us");
       non_negative(e.index_bytes_per_nonzero, path + ".index_bytes_per_nonzero", " bytes");
       if (e.kernel == "sparse" && !(e.index_bytes_per_nonzero > 0)) {
@@ -1042,6 +1056,8 @@ std::string platform_to_yaml(const Platform& p) {
   for (const auto& m : p.memory_domains) {
     out << "  - {id: " << yaml_quote(m.id) << ", bandwidth_GBps: " << num(m.bandwidth_GBps)
         << ", transfer: " << to_string(m.transfer) << ", transfer_latency_us: " << num(m.transfer_latency_us)
+        // Only when fitted: 1 is the default, so files written before the key existed stay as they were.
+        << (m.contention != 1 ? ", contention: " + num(m.contention) : std::string())
         << ", source: " << to_string(m.source) << note_field(m.note) << "}\n";
   }
 
@@ -1123,6 +1139,8 @@ std::string platform_to_yaml(const Platform& p) {
           << ", compute_efficiency_max: " << num(e.compute_efficiency_max)
           << ", batch_exponent: " << num(e.batch_exponent) << ", memory_efficiency: " << num(e.memory_efficiency)
           << ", overhead_us: " << num(e.overhead_us);
+      if (e.cache_MB != 0) out << ", cache_MB: " << num(e.cache_MB);
+      if (e.cache_efficiency != 0) out << ", cache_efficiency: " << num(e.cache_efficiency);
       if (e.index_bytes_per_nonzero != 0) out << ", index_bytes_per_nonzero: " << num(e.index_bytes_per_nonzero);
       out << ", source: " << yaml_quote(e.source) << note_field(e.note) << "}\n";
     }

@@ -90,6 +90,11 @@ struct MemoryDomain {
   double bandwidth_GBps = 0;       // sustained DRAM bandwidth, shared by all devices in it
   SharedTransfer transfer = SharedTransfer::copy;
   double transfer_latency_us = 0;  // per transfer between two devices of this domain
+  // How much a memory-bound operator slows down while one memory-bound stream of another
+  // device runs: it takes (1 + contention) times as long. 1: the two share the bandwidth
+  // equally (each alone could use all of it); 0: they do not disturb each other. Fitted from
+  // `sparoa profile --corun` rows by calibration; dimensionless, in [0, 1].
+  double contention = 1;
   SourceLabel source = SourceLabel::estimated;
   std::string note;
 

@@ -10,6 +10,15 @@ std::string memory_host_name(const std::string& domain) { return "mem." + domain
 
 std::string dram_link_name(const std::string& domain) { return "dram." + domain; }
 
+std::string port_link_name(const Device& d) { return "port." + d.id; }
+
+bool has_ports(const MemoryDomain& m) { return m.contention < 1; }
+
+double dram_link_bandwidth_Bps(const MemoryDomain& m, double bandwidth_Bps) {
+  // Two streams of two devices get half of this each: bw / (1 + k), a slowdown of 1 + k.
+  return has_ports(m) ? bandwidth_Bps * 2 / (1 + m.contention) : bandwidth_Bps;
+}
+
 namespace {
 
 std::string xfer_link_name(const std::string& domain) { return "xfer." + domain; }
@@ -43,15 +52,21 @@ SimgridLayout simgrid_layout(const Platform& p) {
   }
 
   for (const MemoryDomain& m : p.memory_domains) {
-    layout.links.push_back({dram_link_name(m.id), m.bandwidth_GBps * 1e9, 0.0});
+    layout.links.push_back({dram_link_name(m.id), dram_link_bandwidth_Bps(m, m.bandwidth_GBps * 1e9), 0.0});
     layout.links.push_back({xfer_link_name(m.id), kUnlimitedBandwidth, m.transfer_latency_us * 1e-6});
+    if (!has_ports(m)) continue;
+    for (const Device& d : p.devices) {
+      if (d.memory_domain == m.id) layout.links.push_back({port_link_name(d), m.bandwidth_GBps * 1e9, 0.0});
+    }
   }
   for (const Link& l : p.links) layout.links.push_back({link_name(l), l.bandwidth_GBps * 1e9, l.latency_us * 1e-6});
 
-  // Every unit reaches its own DRAM.
+  // Every unit reaches its own DRAM, through its device's port when the domain has ports.
   for (const Device& d : p.devices) {
+    std::vector<std::string> links = {dram_link_name(d.memory_domain)};
+    if (has_ports(p.memory_domain(d.memory_domain))) links.insert(links.begin(), port_link_name(d));
     for (int u = 0; u < d.units; ++u) {
-      layout.routes.push_back({unit_host_name(d, u), memory_host_name(d.memory_domain), {dram_link_name(d.memory_domain)}});
+      layout.routes.push_back({unit_host_name(d, u), memory_host_name(d.memory_domain), links});
     }
   }
   // Units of different devices: each unordered pair once, from the device listed first.

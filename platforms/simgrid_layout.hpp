@@ -5,12 +5,23 @@
 //    the device's pstates as host speeds (FLOP/s of one unit) and its watts divided by units;
 //  * one host per memory domain, "mem.<domain>", that computes nothing and draws nothing:
 //    the far end of every operator's DRAM traffic;
-//  * one link per memory domain, "dram.<domain>", with the domain's bandwidth: every operator
-//    sends its bytes through it, so co-running memory-bound operators share it (contention);
+//  * one link per memory domain, "dram.<domain>": every operator sends its bytes through it,
+//    so co-running memory-bound operators share it (contention). Its capacity depends on the
+//    domain's `contention` k:
+//      - k = 1 (the default): the domain's bandwidth bw, and nothing else: two memory-bound
+//        operators each get bw/2 (a slowdown of 2);
+//      - k < 1: bw x 2 / (1 + k), and every device of the domain gets its own link
+//        "port.<device>" of bandwidth bw in front of it. One operator alone is held to bw by
+//        its port (the cost model's solo time is unchanged); two on two devices share the
+//        DRAM link and each get bw / (1 + k): a slowdown of exactly 1 + k, as calibration
+//        measures it with `sparoa profile --corun`. Two on lanes of the SAME device share
+//        its port as well and each get bw/2 (a slowdown of 2): a device's own streams
+//        compete for its one path to memory, which k does not describe;
 //  * per memory domain one "xfer.<domain>" link (latency of a transfer inside the domain,
 //    unlimited bandwidth) and per declared link "link.<id>";
-//  * routes: unit -> mem.<its domain> = [dram]; unit of A -> unit of B on another device =
-//    [dram.A, xfer.A] in one domain, [dram.A, link, dram.B] across domains.
+//  * routes: unit -> mem.<its domain> = [dram] (k = 1) or [port.<device>, dram] (k < 1);
+//    unit of A -> unit of B on another device = [dram.A, xfer.A] in one domain,
+//    [dram.A, link, dram.B] across domains, whatever k (transfers do not cross ports).
 #include <string>
 #include <vector>
 
@@ -49,5 +60,12 @@ SimgridLayout simgrid_layout(const Platform& p);
 std::string unit_host_name(const Device& d, int unit);
 std::string memory_host_name(const std::string& domain);
 std::string dram_link_name(const std::string& domain);
+std::string port_link_name(const Device& d);
+// Whether the domain's devices get ports (contention < 1); at 1 the layout is the one-link
+// layout that predates the key, so existing simulations stay bit-identical.
+bool has_ports(const MemoryDomain& m);
+// Capacity of the dram link (bytes/s) for a domain bandwidth (bytes/s, power modes change
+// it) and its contention: bandwidth x 2 / (1 + k) with ports, exactly the bandwidth without.
+double dram_link_bandwidth_Bps(const MemoryDomain& m, double bandwidth_Bps);
 
 }  // namespace sparoa::platforms

@@ -65,8 +65,23 @@ std::string platform_to_simgrid_xml(const Platform& p) {
              "idle:epsilon:full watts of one unit), one host per memory domain (mem.*), one DRAM link per "
              "domain (dram.*) that every operator's bytes cross, xfer.* links for transfers inside a domain and "
              "link.* links between domains.")
-      << "\n     "
-      << comment_text(
+      << "\n     ";
+  // Ports exist only in domains with a fitted contention < 1; say what they are for there
+  // (and nothing otherwise, so that the XML of such platforms is as it always was).
+  std::string ports;
+  for (const MemoryDomain& m : p.memory_domains) {
+    if (!has_ports(m)) continue;
+    ports += fmt::format("{}{} (contention {})", ports.empty() ? "" : ", ", m.id, num(m.contention));
+  }
+  if (!ports.empty()) {
+    out << comment_text(
+               "Domains " + ports +
+               ": each device has its own port.<device> link of the domain's bandwidth in front of the "
+               "dram link, whose bandwidth is the domain's x 2 / (1 + contention): one operator alone runs at the "
+               "domain's bandwidth, two memory-bound operators of two devices each slow down by 1 + contention.")
+        << "\n     ";
+  }
+  out << comment_text(
              "sparoa simulates it with SimGrid's ptask_L07 model, which the config block below selects (the same "
              "as the command-line option cfg=host/model:ptask_L07): an operator is a parallel task with its FLOPs on "
              "the lane's unit hosts and its bytes towards mem.<domain>, so memory-bound operators share the DRAM "

@@ -10,7 +10,7 @@ packages=(
   libyaml-cpp-dev libeigen3-dev libboost-graph-dev libssl-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-onnx python3-numpy
+  python3 python3-onnx python3-numpy python3-matplotlib
 )
 
 missing=()

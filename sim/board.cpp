@@ -53,6 +53,7 @@ Board::Board(const platforms::Platform& p) : platform_(&p) {
     rt.memory_host = hosts.at(platforms::memory_host_name(d.id));
     rt.dram = links.at(platforms::dram_link_name(d.id));
     rt.bandwidth_Bps = d.bandwidth_GBps * 1e9;
+    rt.dram_capacity_Bps = platforms::dram_link_bandwidth_Bps(d, rt.bandwidth_Bps);
     domains_.push_back(rt);
   }
   for (const auto& d : p.devices) {
@@ -62,6 +63,7 @@ Board::Board(const platforms::Platform& p) : platform_(&p) {
     rt.running_on_unit.assign(std::size_t(d.units), 0);
     rt.pending_off.assign(std::size_t(d.units), false);
     rt.domain = domain_index(d.memory_domain);
+    if (platforms::has_ports(*domains_[rt.domain].spec)) rt.port = links.at(platforms::port_link_name(d));
     rt.online_units = d.units;
     devices_.push_back(std::move(rt));
   }
@@ -123,8 +125,15 @@ void Board::apply_power_mode(const std::string& name) {
       if (mdom.id == dom.spec->id) bw = mdom.bandwidth_GBps * 1e9;
     }
     if (bw != dom.bandwidth_Bps) {
-      dom.dram->set_bandwidth(bw);
+      // The EMC clock scales every path to this DRAM alike: the ports keep the domain's
+      // bandwidth and the dram link its 2 / (1 + contention) multiple of it, so that the
+      // solo time and the co-run slowdown stay what the platform says.
       dom.bandwidth_Bps = bw;
+      dom.dram_capacity_Bps = platforms::dram_link_bandwidth_Bps(*dom.spec, bw);
+      dom.dram->set_bandwidth(dom.dram_capacity_Bps);
+      for (const auto& d : devices_) {
+        if (d.port != nullptr && &domains_[d.domain] == &dom) d.port->set_bandwidth(bw);
+      }
     }
   }
   const double now = sg4::Engine::get_clock();

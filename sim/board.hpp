@@ -24,13 +24,21 @@ struct DeviceRuntime {
   std::size_t pstate = 0;
   int online_units = 0;
   double background_load = 0;  // 0..1, set by the state trace
+  // Its own path to its memory domain (bandwidth = the domain's), only when the domain's
+  // contention is below 1 (see platforms/simgrid_layout.hpp); nullptr otherwise.
+  simgrid::s4u::Link* port = nullptr;
 };
 
 struct DomainRuntime {
   const platforms::MemoryDomain* spec = nullptr;
   simgrid::s4u::Host* memory_host = nullptr;
   simgrid::s4u::Link* dram = nullptr;
-  double bandwidth_Bps = 0;    // current (power modes change it)
+  // The domain's bandwidth now (power modes change it): what one operator alone gets, and
+  // what the cost model predicts with.
+  double bandwidth_Bps = 0;
+  // The dram link's capacity now: bandwidth_Bps, or bandwidth_Bps x 2 / (1 + contention)
+  // when the domain's devices have ports. DRAM utilisation is measured against it.
+  double dram_capacity_Bps = 0;
   double background_load = 0;  // 0..1
 };
 

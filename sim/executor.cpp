@@ -496,7 +496,11 @@ platforms::Observation Executor::observe(Batch* b, int op) {
   for (const auto& dom : board_.domains()) {
     platforms::DomainState st;
     st.id = dom.spec->id;
-    st.dram_utilisation = dom.bandwidth_Bps > 0 ? std::min(1.0, dom.dram->get_usage() / dom.bandwidth_Bps) : 0;
+    // Against the link's capacity, not the domain's bandwidth: with ports (contention < 1)
+    // one operator alone uses (1 + contention) / 2 of it and only co-running streams of
+    // several devices fill it, so 1 still means "no more DRAM to be had".
+    st.dram_utilisation =
+        dom.dram_capacity_Bps > 0 ? std::min(1.0, dom.dram->get_usage() / dom.dram_capacity_Bps) : 0;
     st.background_load = dom.background_load;
     obs.memory_domains.push_back(st);
   }

@@ -53,6 +53,9 @@ std::unique_ptr<CpuKernel> make_cpu_kernel(const KernelContext& ctx);
 std::unique_ptr<CpuKernel> make_dnnl_kernel(const KernelContext& ctx);
 std::unique_ptr<CpuKernel> make_own_kernel(const KernelContext& ctx);
 std::unique_ptr<CpuKernel> make_sparse_kernel(const KernelContext& ctx);
+// Own kernels preferred over oneDNN where oneDNN's plain-layout primitive is slow: inference
+// BatchNormalization and the global poolings on float32 (own_channel.cpp).
+std::unique_ptr<CpuKernel> make_own_channel_kernel(const KernelContext& ctx);
 
 // One row per supported ONNX operator type: what runs it on the CPU (hw/README.md's table;
 // a test checks that every type the importer supports has a row and that the README agrees).

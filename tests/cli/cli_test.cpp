@@ -219,16 +219,6 @@ TEST(Cli, NamesWithLineBreaksStillGiveOneErrorLine) {
   expect_input_error(r, "NonMaxSuppression");
 }
 
-TEST(Cli, DemoPrintsTotalsAndQuadrantSummary) {
-  const Result r = run({"demo", "--zoo-dir", zoo_dir().string()});
-  ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("mobilenetv3_small at 0% weight sparsity"), std::string::npos);
-  EXPECT_NE(r.out.find("mobilenetv3_small at 90% weight sparsity"), std::string::npos);
-  EXPECT_NE(r.out.find("params 2.54 M (2542856)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("sparse/low-I"), std::string::npos);
-  EXPECT_NE(r.out.find("90.0%"), std::string::npos) << "the 90% model's zero-weight share";
-}
-
 // ---------------------------------------------------------------------------------------
 // sparoa platform
 

@@ -375,6 +375,10 @@ TEST(PlatformErrors, CostModel) {
                {"[0.5, 1]"});
   expect_error("memory_efficiency: 0.5, overhead_us: 20", "memory_efficiency: 1.5, overhead_us: 20",
                "cost_model.entries[3].memory_efficiency", {"(0, 1]"});
+  expect_error("memory_efficiency: 0.5, overhead_us: 20", "memory_efficiency: 0.5, cache_efficiency: 65, overhead_us: 20",
+               "cost_model.entries[3].cache_efficiency", {"(0, 64]"});
+  expect_error("memory_efficiency: 0.5, overhead_us: 20", "memory_efficiency: 0.5, cache_MB: -1, overhead_us: 20",
+               "cost_model.entries[3].cache_MB", {});
   expect_error("overhead_us: 20,", "overhead_us: -20,", "cost_model.entries[3].overhead_us", {"must not be negative"});
   expect_error("overhead_us: 20, index_bytes_per_nonzero: 4", "overhead_us: 20",
                "cost_model.entries[3].index_bytes_per_nonzero", {"sparse entry needs"});
@@ -406,6 +410,81 @@ TEST(PlatformErrors, ValidateNamesTheFileOrThePlatform) {
   p = tiny_platform();
   p.power_modes[0].devices[0].pstate = 7;
   EXPECT_THROW(validate_platform(p), sparoa::Error);
+}
+
+}  // namespace
+
+namespace {
+
+using namespace sparoa::platforms;
+using sparoa::test::tiny_platform;
+using sparoa::test::tiny_platform_yaml;
+
+TEST(Platform, ContentionDefaultsToOneAndReadsInFlowAndBlockStyle) {
+  EXPECT_EQ(tiny_platform().memory_domains[0].contention, 1);
+  std::string text = tiny_platform_yaml();
+  const std::string flow = "  - {id: dram, bandwidth_GBps: 10, transfer: copy, transfer_latency_us: 5, source: estimated}\n";
+  ASSERT_NE(text.find(flow), std::string::npos);
+  text.replace(text.find(flow), flow.size(),
+               "  - id: dram\n    bandwidth_GBps: 10\n    transfer: copy\n    transfer_latency_us: 5\n"
+               "    contention: 0.35\n    source: estimated\n");
+  const std::string hbm = "{id: hbm, bandwidth_GBps: 100,";
+  ASSERT_NE(text.find(hbm), std::string::npos);
+  text.replace(text.find(hbm), hbm.size(), "{id: hbm, bandwidth_GBps: 100, contention: 0,");
+  const Platform p = parse_platform(text, "styles.yaml");
+  EXPECT_EQ(p.memory_domain("dram").contention, 0.35);
+  EXPECT_EQ(p.memory_domain("hbm").contention, 0);
+}
+
+TEST(Platform, ContentionRoundTrips) {
+  Platform p = tiny_platform();
+  // The default is not written: files without the key keep their round trip.
+  EXPECT_EQ(platform_to_yaml(p).find("contention"), std::string::npos);
+  p.memory_domains[0].contention = 0.3;
+  const std::string yaml = platform_to_yaml(p);
+  EXPECT_NE(yaml.find("contention: 0.3"), std::string::npos) << yaml;
+  const Platform back = parse_platform(yaml, "back.yaml");
+  EXPECT_EQ(back.memory_domains[0].contention, 0.3);
+  EXPECT_EQ(back.memory_domains[1].contention, 1);
+  EXPECT_EQ(without_identity(back), without_identity(p)) << yaml;
+  EXPECT_EQ(platform_to_yaml(back), yaml);
+}
+
+TEST(PlatformErrors, ContentionOutsideZeroToOneOrNotANumber) {
+  // One error each, naming the file and memory_domains[0].contention (and its line).
+  const std::string from = "transfer_latency_us: 5,";
+  const std::string key = "memory_domains[0].contention";
+  for (const auto& [value, message] : std::vector<std::pair<std::string, std::string>>{
+           {"-0.1", "must be between 0 and 1 (a slowdown of 1 + contention), not -0.1"},
+           {"1.5", "must be between 0 and 1 (a slowdown of 1 + contention), not 1.5"},
+           {"abc", "must be a number, not 'abc'"},
+           {"\"0.5\"", "must be a number"},
+           {".nan", "must be a number"}}) {
+    SCOPED_TRACE(value);
+    std::string text = tiny_platform_yaml();
+    text.replace(text.find(from), from.size(), from + " contention: " + value + ",");
+    try {
+      parse_platform(text, "x.yaml");
+      ADD_FAILURE() << "no error";
+    } catch (const sparoa::Error& e) {
+      EXPECT_EQ(e.where(), "x.yaml: " + key) << e.what();
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("(line 6)"), std::string::npos) << e.what();
+    }
+  }
+  // The validator says the same of a platform built in code.
+  Platform p = tiny_platform();
+  p.memory_domains[1].contention = 2;
+  try {
+    validate_platform(p);
+    ADD_FAILURE() << "no error";
+  } catch (const sparoa::Error& e) {
+    EXPECT_EQ(e.where(), "tiny.yaml: memory_domains[1].contention") << e.what();
+  }
+  p.memory_domains[1].contention = 0;
+  EXPECT_NO_THROW(validate_platform(p));
+  p.memory_domains[1].contention = 1;
+  EXPECT_NO_THROW(validate_platform(p));
 }
 
 }  // namespace

@@ -100,6 +100,93 @@ TEST(SimgridLayout, TinyPlatformByHand) {
   for (std::size_t i = 0; i < l.routes.size(); ++i) EXPECT_EQ(again.routes[i].src + again.routes[i].dst, l.routes[i].src + l.routes[i].dst);
 }
 
+// The tiny platform with a contention on its shared "dram" domain (cpu and gpu in it; the
+// discrete GPU's "hbm" keeps the default 1).
+Platform tiny_with_contention(double k) {
+  Platform p = sparoa::test::tiny_platform();
+  p.memory_domains[0].contention = k;
+  return p;
+}
+
+TEST(SimgridLayout, ContentionBelowOneGivesEachDeviceOfTheDomainAPort) {
+  const SimgridLayout l = simgrid_layout(tiny_with_contention(0.5));
+  EXPECT_EQ(port_link_name(sparoa::test::tiny_platform().device("gpu")), "port.gpu");
+  // dram.dram and xfer.dram, then the domain's ports in device order; dgpu (hbm) has none.
+  std::vector<std::string> names;
+  for (const auto& k : l.links) names.push_back(k.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"dram.dram", "xfer.dram", "port.cpu", "port.gpu", "dram.hbm", "xfer.hbm",
+                                             "link.pcie"}));
+  // 10 GB/s x 2 / 1.5: two streams of two devices get 6.67 GB/s each, one alone its port's 10.
+  EXPECT_DOUBLE_EQ(link(l, "dram.dram")->bandwidth_Bps, 1e10 * 2 / 1.5);
+  EXPECT_EQ(link(l, "dram.dram")->latency_s, 0);
+  EXPECT_EQ(link(l, "port.cpu")->bandwidth_Bps, 1e10);
+  EXPECT_EQ(link(l, "port.cpu")->latency_s, 0);
+  EXPECT_EQ(link(l, "port.gpu")->bandwidth_Bps, 1e10);
+  EXPECT_EQ(link(l, "port.dgpu"), nullptr);
+  EXPECT_EQ(link(l, "dram.hbm")->bandwidth_Bps, 1e11);
+  // Unit -> memory crosses the device's port; both cores of the CPU share one port.
+  EXPECT_EQ(route(l, "cpu.core0", "mem.dram")->links, (std::vector<std::string>{"port.cpu", "dram.dram"}));
+  EXPECT_EQ(route(l, "cpu.core1", "mem.dram")->links, (std::vector<std::string>{"port.cpu", "dram.dram"}));
+  EXPECT_EQ(route(l, "gpu.SM3", "mem.dram")->links, (std::vector<std::string>{"port.gpu", "dram.dram"}));
+  EXPECT_EQ(route(l, "dgpu.X0", "mem.hbm")->links, std::vector<std::string>{"dram.hbm"});
+  // Transfers between devices keep their routes.
+  EXPECT_EQ(route(l, "cpu.core1", "gpu.SM3")->links, (std::vector<std::string>{"dram.dram", "xfer.dram"}));
+  EXPECT_EQ(route(l, "gpu.SM0", "dgpu.X0")->links, (std::vector<std::string>{"dram.dram", "link.pcie", "dram.hbm"}));
+  EXPECT_EQ(route(l, "mem.dram", "mem.hbm")->links, (std::vector<std::string>{"dram.dram", "link.pcie", "dram.hbm"}));
+  EXPECT_EQ(l.routes.size(), 7u + 14u + 1u);
+  // k = 0: twice the bandwidth on the DRAM link, so two devices do not disturb each other.
+  EXPECT_EQ(link(simgrid_layout(tiny_with_contention(0)), "dram.dram")->bandwidth_Bps, 2e10);
+  EXPECT_DOUBLE_EQ(link(simgrid_layout(tiny_with_contention(0.3)), "dram.dram")->bandwidth_Bps, 1e10 * 2 / 1.3);
+  // The helpers the simulator uses for power modes agree with the layout.
+  const Platform p = tiny_with_contention(0.5);
+  EXPECT_TRUE(has_ports(p.memory_domains[0]));
+  EXPECT_FALSE(has_ports(p.memory_domains[1]));
+  EXPECT_EQ(dram_link_bandwidth_Bps(p.memory_domains[0], 5e9), 5e9 * 2 / 1.5);
+  EXPECT_EQ(dram_link_bandwidth_Bps(p.memory_domains[1], 5e9), 5e9);
+}
+
+TEST(SimgridLayout, ContentionOneKeepsTheOneLinkLayout) {
+  // Written explicitly or left out, k = 1 gives the layout (and the XML) that predates the key.
+  const Platform plain = sparoa::test::tiny_platform();
+  const Platform explicit_one = tiny_with_contention(1);
+  const SimgridLayout a = simgrid_layout(plain);
+  const SimgridLayout b = simgrid_layout(explicit_one);
+  ASSERT_EQ(a.links.size(), b.links.size());
+  for (std::size_t i = 0; i < a.links.size(); ++i) {
+    EXPECT_EQ(a.links[i].name, b.links[i].name);
+    EXPECT_EQ(a.links[i].bandwidth_Bps, b.links[i].bandwidth_Bps);
+    EXPECT_EQ(a.links[i].latency_s, b.links[i].latency_s);
+    EXPECT_EQ(a.links[i].name.rfind("port.", 0), std::string::npos) << a.links[i].name;
+  }
+  ASSERT_EQ(a.routes.size(), b.routes.size());
+  for (std::size_t i = 0; i < a.routes.size(); ++i) {
+    EXPECT_EQ(a.routes[i].src, b.routes[i].src);
+    EXPECT_EQ(a.routes[i].dst, b.routes[i].dst);
+    EXPECT_EQ(a.routes[i].links, b.routes[i].links);
+  }
+  EXPECT_EQ(link(b, "dram.dram")->bandwidth_Bps, 1e10);
+  EXPECT_EQ(route(b, "cpu.core0", "mem.dram")->links, std::vector<std::string>{"dram.dram"});
+  EXPECT_EQ(platform_to_simgrid_xml(plain), platform_to_simgrid_xml(explicit_one));
+  EXPECT_EQ(platform_to_simgrid_xml(plain).find("port."), std::string::npos);
+}
+
+TEST(SimgridXml, PortsOfADomainWithContention) {
+  const std::string xml = platform_to_simgrid_xml(tiny_with_contention(0.5));
+  for (const char* needle : {"<link id=\"port.cpu\" bandwidth=\"1e+10Bps\" latency=\"0s\"/>",
+                             "<link id=\"port.gpu\" bandwidth=\"1e+10Bps\" latency=\"0s\"/>",
+                             "<link id=\"dram.dram\" bandwidth=\"1.3333333333333334e+10Bps\" latency=\"0s\"/>",
+                             "<route src=\"cpu.core0\" dst=\"mem.dram\" symmetrical=\"YES\"><link_ctn id=\"port.cpu\"/>"
+                             "<link_ctn id=\"dram.dram\"/></route>",
+                             "<route src=\"dgpu.X0\" dst=\"mem.hbm\" symmetrical=\"YES\"><link_ctn id=\"dram.hbm\"/></route>",
+                             "dram (contention 0.5)", "1 + contention"}) {
+    EXPECT_NE(xml.find(needle), std::string::npos) << needle;
+  }
+  EXPECT_EQ(xml.find("port.dgpu"), std::string::npos);
+  const auto begin = xml.find("<!--");
+  const auto end = xml.find("-->");
+  EXPECT_EQ(xml.substr(begin + 4, end - begin - 4).find("--"), std::string::npos);
+}
+
 TEST(SimgridXml, Structure) {
   const Platform p = read_platform(resolve_platform_path("agx-orin-64gb-30w"));
   const std::string xml = platform_to_simgrid_xml(p);

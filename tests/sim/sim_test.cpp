@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -43,6 +44,7 @@ struct PlatformKnobs {
   const char* transfer = "copy";
   double transfer_latency_us = 10;
   double dram_GBps = 10;
+  double contention = 1;  // written only when fitted (< 1), so the default file is unchanged
 };
 
 std::string platform_yaml(const PlatformKnobs& k) {
@@ -53,7 +55,7 @@ power_mode: full
 provenance: {source: estimated, date: 2026-11-24, document: sim_test, notes: numbers chosen to be worked out by hand}
 memory_domains:
   - {id: dram, bandwidth_GBps: )" << k.dram_GBps << ", transfer: " << k.transfer << ", transfer_latency_us: " << k.transfer_latency_us
-    << R"(, source: estimated}
+    << (k.contention != 1 ? ", contention: " + std::to_string(k.contention) : std::string()) << R"(, source: estimated}
 devices:
   - id: cpu
     kind: cpu
@@ -220,15 +222,18 @@ SimRun with_knobs(const PlatformKnobs& k) {
   return r;
 }
 
-// Builds everything inside the child (SimGrid state must not exist in the parent).
-ChildResult simulate(const SimRun& run, const ModelBuilder& model, const std::vector<std::pair<std::string, std::string>>& op_lane) {
+// Builds everything inside the child (SimGrid state must not exist in the parent), on the
+// platform given as YAML text (run.knobs are then unused).
+ChildResult simulate_on(const std::string& platform_text, const SimRun& run, const ModelBuilder& model,
+                        const std::vector<std::pair<std::string, std::string>>& op_lane) {
   const std::string model_file = unique_name("model.onnx");
-  const fs::path platform_file = write_text(unique_name("platform.yaml"), platform_yaml(run.knobs));
+  const fs::path platform_file = write_text(unique_name("platform.yaml"), platform_text);
   const fs::path state_file = run.state.empty() ? fs::path() : write_text(unique_name("state.csv"), run.state);
   return run_in_child([&] {
     const graph::Graph g = import(model, model_file, run.batch);
     const platforms::Platform p = platforms::read_platform(platform_file);
-    const graph::Schedule s = schedule_on(g, op_lane);
+    graph::Schedule s = schedule_on(g, op_lane);
+    s.platform_name = p.name;
     std::optional<sim::StateTrace> st;
     if (!state_file.empty()) st = sim::read_state_trace(state_file, p);
     std::unique_ptr<platforms::OnlinePolicy> policy;
@@ -250,6 +255,10 @@ ChildResult simulate(const SimRun& run, const ModelBuilder& model, const std::ve
     o.seed = run.seed;
     return sim::simulate(o);
   });
+}
+
+ChildResult simulate(const SimRun& run, const ModelBuilder& model, const std::vector<std::pair<std::string, std::string>>& op_lane) {
+  return simulate_on(platform_yaml(run.knobs), run, model, op_lane);
 }
 
 // The operator's FLOPs and bytes as the importer counts them (the test's own arithmetic
@@ -823,6 +832,177 @@ TEST(SimBadInput, FusedScheduleAndShortArrivalsFileAreClearErrors) {
   const ChildResult short_file = simulate(run, model, {{"conv", "cpu0"}, {"relu", "cpu0"}});
   ASSERT_FALSE(short_file.ok);
   EXPECT_NE(short_file.error.find("fewer than --requests 5"), std::string::npos) << short_file.error;
+}
+
+}  // namespace
+}  // namespace sparoa::test
+
+namespace sparoa::test {
+namespace {
+
+// A fitted DRAM contention k (memory_domains[].contention): a memory-bound operator slows by
+// 1 + k while a memory-bound operator of ANOTHER device runs. The platform: two CPU devices
+// of one 1-core lane each in one memory domain, as platforms/host-2core-2lanes.yaml:
+//
+//   cpu0, cpu1: 1 core each of 16 GFLOP/s (2000 MHz x 8 FLOP/cycle); DRAM 20 GB/s, zero-copy
+//   with no latency (transfers move one byte); cost model: compute efficiency 0.25, memory
+//   efficiency 0.5, dispatch 3 us.
+//
+// The Relu (2 MFLOP, 16 MB) alone: 3 us of dispatch, then max(2e6 / 0.25 / 16e9 = 0.5 ms of
+// compute, 16e6 / 0.5 / 20e9 = 1.6 ms of DRAM) = 1.6 ms: t = 1.603 ms. Two started together
+// on cpu0 and cpu1: each 3 us + (1 + k) x 1.6 ms (compute stays below it for every k).
+std::string two_cpu_platform_yaml(double contention) {
+  std::ostringstream y;
+  y << R"(schema_version: 1
+name: two-cpus
+power_mode: default
+provenance: {source: estimated, date: 2026-11-24, document: sim_test, notes: numbers chosen to be worked out by hand}
+memory_domains:
+  - {id: dram, bandwidth_GBps: 20, transfer: zero_copy, transfer_latency_us: 0, contention: )"
+    << contention << R"(, source: estimated}
+devices:
+  - id: cpu0
+    kind: cpu
+    memory_domain: dram
+    units: 1
+    unit_name: core
+    flops_per_cycle_per_unit: 8
+    pstates:
+      - {freq_MHz: 2000, idle_W: 1, epsilon_W: 2, full_W: 5}
+    source: estimated
+    lanes:
+      - {id: cpu0, cores: [0]}
+  - id: cpu1
+    kind: cpu
+    memory_domain: dram
+    units: 1
+    unit_name: core
+    flops_per_cycle_per_unit: 8
+    pstates:
+      - {freq_MHz: 2000, idle_W: 1, epsilon_W: 2, full_W: 5}
+    source: estimated
+    lanes:
+      - {id: cpu1, cores: [0]}
+links: []
+power_modes:
+  - name: default
+    static_W: 0
+    source: estimated
+    devices: [{id: cpu0, online_units: 1, freq_MHz: 2000}, {id: cpu1, online_units: 1, freq_MHz: 2000}]
+cost_model:
+  source: estimated
+  entries:
+    - {class: default, device_kind: cpu, kernel: dense, compute_efficiency: 0.25, memory_efficiency: 0.5, overhead_us: 3, source: estimated}
+    - {class: default, device_kind: cpu, kernel: sparse, compute_efficiency: 0.25, memory_efficiency: 0.5, overhead_us: 3, index_bytes_per_nonzero: 4, source: estimated}
+)";
+  return y.str();
+}
+
+constexpr double kTwoCpuDispatch_s = 3e-6;
+constexpr double kTwoCpuMemory_s = 16e6 / 0.5 / 20e9;  // 1.6 ms
+
+// Duration of every op record (dispatch included) of a run's trace, by operator.
+std::map<std::string, double> op_durations(const fs::path& csv) {
+  std::map<std::string, double> d;
+  for (const auto& rec : traces::read_trace_csv(csv).records) {
+    if (rec.record == traces::RecordKind::op) d[rec.op] = (rec.end_us - rec.start_us) * 1e-6;
+  }
+  return d;
+}
+
+// Runs two independent Relus on the two lanes given, together from t = 0, and checks that
+// each op record (and the request) takes `expected` seconds.
+void expect_corun(const std::string& platform_text, const SimRun& base, const std::string& lane0,
+                  const std::string& lane1, double expected) {
+  const auto model = relu_model(2, false);
+  SimRun run = base;
+  run.csv = fs::path(SPAROA_TEST_DATA_DIR) / unique_name("corun.csv");
+  const ChildResult r = simulate_on(platform_text, run, model, {{"relu0", lane0}, {"relu1", lane1}});
+  ASSERT_TRUE(r.ok) << r.error;
+  const auto d = op_durations(run.csv);
+  ASSERT_EQ(d.size(), 2u);
+  for (const auto& [op, seconds] : d) {
+    SCOPED_TRACE(op);
+    expect_near_rel(seconds, expected, 1e-6);
+  }
+  expect_near_rel(r.summary.latency_mean_s, expected, 1e-6);
+}
+
+TEST(SimContention, TwoCpuDevicesReluAloneTakesItsRooflineTimeWhateverTheContention) {
+  const auto model = relu_model(1, true);
+  const Amounts a = amounts(model, "relu0");
+  ASSERT_EQ(a.flops, 2e6);
+  ASSERT_EQ(a.bytes, 16e6);
+  // The port holds one operator to the domain's bandwidth even though the DRAM link has
+  // 2 / (1 + k) times as much: the cost model's solo prediction stays right.
+  for (double k : {1.0, 0.5, 0.0}) {
+    for (const char* lane : {"cpu0", "cpu1"}) {
+      SCOPED_TRACE(std::to_string(k) + " on " + lane);
+      SimRun run;
+      run.csv = fs::path(SPAROA_TEST_DATA_DIR) / unique_name(std::string(lane) + "_" + std::to_string(k) + ".csv");
+      const ChildResult r = simulate_on(two_cpu_platform_yaml(k), run, model, {{"relu0", lane}});
+      ASSERT_TRUE(r.ok) << r.error;
+      expect_near_rel(op_durations(run.csv).at("relu0"), kTwoCpuDispatch_s + kTwoCpuMemory_s, 1e-6);
+      expect_near_rel(r.summary.latency_mean_s, kTwoCpuDispatch_s + kTwoCpuMemory_s, 1e-6);
+    }
+  }
+}
+
+TEST(SimContention, TwoCpuDevicesHalfContentionSlowsEachByOneAndAHalf) {
+  // 3 us + 1.5 x 1.6 ms = 2.403 ms each.
+  expect_corun(two_cpu_platform_yaml(0.5), SimRun{}, "cpu0", "cpu1", kTwoCpuDispatch_s + 1.5 * kTwoCpuMemory_s);
+}
+
+TEST(SimContention, TwoCpuDevicesFullContentionSlowsEachByTwo) {
+  // k = 1, written explicitly: the one-link layout; 3 us + 2 x 1.6 ms = 3.203 ms each.
+  expect_corun(two_cpu_platform_yaml(1), SimRun{}, "cpu0", "cpu1", kTwoCpuDispatch_s + 2 * kTwoCpuMemory_s);
+}
+
+TEST(SimContention, TwoCpuDevicesNoContentionRunAsIfAlone) {
+  // k = 0: the DRAM link has twice the bandwidth, each port all of it: 1.603 ms each.
+  expect_corun(two_cpu_platform_yaml(0), SimRun{}, "cpu0", "cpu1", kTwoCpuDispatch_s + kTwoCpuMemory_s);
+}
+
+TEST(SimContention, CpuAndGpuWithHalfContentionSlowEachOtherByOneAndAHalf) {
+  // The tiny platform (10 GB/s, efficiencies 1, no dispatch) with k = 0.5: T = bytes / bw
+  // alone, 1.5 T together on the CPU and the GPU.
+  const Amounts a = amounts(relu_model(1, true), "relu0");
+  PlatformKnobs k;
+  k.transfer = "zero_copy";
+  k.transfer_latency_us = 0;
+  k.contention = 0.5;
+  expect_corun(platform_yaml(k), with_knobs(k), "cpu0", "gpu0", 1.5 * a.bytes / kBw);
+}
+
+TEST(SimContention, TwoLanesOfOneDeviceShareItsPortWhateverTheContention) {
+  // cpu0 and cpu1 are lanes of ONE device: both streams go through its port, which has the
+  // domain's bandwidth, so they split it: 2T, as with k = 1.
+  const Amounts a = amounts(relu_model(1, true), "relu0");
+  PlatformKnobs k;
+  k.transfer = "zero_copy";
+  k.transfer_latency_us = 0;
+  k.contention = 0.5;
+  expect_corun(platform_yaml(k), with_knobs(k), "cpu0", "cpu1", 2 * a.bytes / kBw);
+}
+
+TEST(SimState, PowerModeScalesThePortsAndTheDramLinkTogether) {
+  // Mode "low" from t = 0 has 5 GB/s. With k = 0.5 a Relu alone takes bytes / 5 GB/s (the
+  // port follows the mode; a port left at 10 GB/s would let it use the DRAM link's
+  // 5 x 2 / 1.5 = 6.67 GB/s), and one on the CPU with one on the GPU 1.5 x that.
+  const auto model = relu_model(1, true);
+  const Amounts a = amounts(model, "relu0");
+  ASSERT_GT(a.bytes / 5e9, 1.5 * a.flops / 5e9) << "the Relu must stay memory-bound at 5 GFLOP/s";
+  PlatformKnobs k;
+  k.transfer = "zero_copy";
+  k.transfer_latency_us = 0;
+  k.contention = 0.5;
+  SimRun run = with_knobs(k);
+  run.state = "time_us,action,target,value\n0,power_mode,low,\n";
+  const ChildResult alone = simulate(run, model, {{"relu0", "gpu0"}});
+  ASSERT_TRUE(alone.ok) << alone.error;
+  expect_near_rel(alone.summary.latency_mean_s, a.bytes / 5e9, 1e-6);
+  EXPECT_EQ(alone.summary.power_mode_end, "low");
+  expect_corun(platform_yaml(k), run, "cpu0", "gpu0", 1.5 * a.bytes / 5e9);
 }
 
 }  // namespace

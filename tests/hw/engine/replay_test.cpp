@@ -353,18 +353,24 @@ TEST(ReplayErrors, BadInputsAndPlatformsAreOneClearError) {
   o.inputs.clear();
   EXPECT_THROW(replay(o), Error);  // missing input
 
-  // A platform with a GPU is refused by the CPU backend, naming the device.
+  // A platform with a GPU: its CPU lanes bind, a schedule on its GPU lane is refused,
+  // naming the lane and the device.
   platforms::Platform gpu = p;
   platforms::Device d;
   d.id = "gpu";
   d.kind = platforms::DeviceKind::gpu;
   d.memory_domain = "dram";
+  d.lanes.push_back({"gpu0", {}, 0, "lane0"});
   gpu.devices.push_back(d);
+  EXPECT_EQ(bind_lanes(gpu, describe_host()).count("gpu0"), 0u);
+  EXPECT_EQ(bind_lanes(gpu, describe_host()).count("lane0"), 1u);
+  graph::Schedule on_gpu = s;
+  for (auto& e : on_gpu.entries) e.lane = "gpu0";
   try {
-    bind_lanes(gpu, describe_host());
-    FAIL() << "a GPU platform was accepted";
+    make_plan(g, gpu, on_gpu, "s.yaml", bind_lanes(gpu, describe_host()));
+    FAIL() << "a schedule on a GPU lane was planned";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'gpu'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("lane 'gpu0' is on GPU device 'gpu'"), std::string::npos) << e.what();
   }
   // More cores than the machine has.
   std::vector<int> many(std::size_t(describe_host().cpus.size()) + 1);

@@ -1,0 +1,226 @@
+// sparoa validate: runs one schedule on this machine's kernels (hw replay) and in the
+// simulator on the same platform file, and reports how far the simulator is off, end to end
+// and per operator. One process, one simulation (SimGrid has one engine per process).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "cli/commands.hpp"
+#include "cli/model_source.hpp"
+#include "cli/table.hpp"
+#include "graph/schedule.hpp"
+#include "hw/host_machine.hpp"
+#include "hw/replay.hpp"
+#include "hw/tensor_io.hpp"
+#include "platforms/reference_placements.hpp"
+#include "sim/simulation.hpp"
+#include "support/atomic_file.hpp"
+#include "support/error.hpp"
+#include "support/sha256.hpp"
+#include "traces/chrome_trace.hpp"
+#include "traces/compare.hpp"
+#include "traces/trace_csv.hpp"
+
+namespace sparoa::cli {
+
+namespace {
+
+double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
+
+std::string signed_pct(double e) { return fmt::format("{:+.1f}%", 100 * e); }
+
+// A scratch folder removed on every exit path.
+struct ScratchDir {
+  std::filesystem::path path;
+  ScratchDir() {
+    path = std::filesystem::temp_directory_path() / fmt::format("sparoa-validate-{}", ::getpid());
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+}  // namespace
+
+void add_validate_command(CLI::App& app) {
+  struct Args {
+    ModelSource model;
+    std::string platform, schedule, policy;
+    int warmup = 3;
+    int iterations = 20;
+    std::uint64_t seed = 1;
+    std::string trace, csv;
+    bool any_machine = false;
+  };
+  auto args = std::make_shared<Args>();
+  args->model.zoo_dir = SPAROA_DEFAULT_ZOO_DIR;
+  auto* cmd = app.add_subcommand("validate", "Run a schedule on this machine and in the simulator; report the error");
+  cmd->add_option("--model,-m", args->model.model, "ONNX file or zoo model name")->required();
+  cmd->add_option("--sparsity", args->model.sparsity, "weight sparsity of a zoo model's pruned build")
+      ->check(CLI::Range(0.0, 0.99))->capture_default_str();
+  cmd->add_option("--zoo-dir", args->model.zoo_dir, "where zoo models are built and cached")->capture_default_str();
+  cmd->add_option("--platform,-p", args->platform, "platform YAML (calibrated for this machine) or shipped name")
+      ->required();
+  cmd->add_option("--schedule,-s", args->schedule, "schedule YAML");
+  cmd->add_option("--policy", args->policy, "placement instead of a schedule: cpu-only");
+  auto* batch = cmd->add_option("--batch,-b", args->model.batch, "batch size (default: the schedule's, else 1)")
+                    ->check(CLI::PositiveNumber);
+  cmd->add_option("--warmup", args->warmup, "hardware iterations before the measured ones")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd->add_option("--iterations,-n", args->iterations, "measured hardware iterations = simulated requests")
+      ->check(CLI::Range(1, 1000000))->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed of the random inputs and of the simulation")->capture_default_str();
+  cmd->add_option("--trace", args->trace, "Chrome trace JSON with both timelines (simulated and measured processes)");
+  cmd->add_option("--csv", args->csv, "per-operator comparison CSV");
+  cmd->add_flag("--any-machine", args->any_machine, "accept a platform fitted on another machine");
+  cmd->callback([args, batch] {
+    if (args->schedule.empty() == args->policy.empty()) throw Error("validate", "give either --schedule FILE or --policy cpu-only");
+    const hw::HostMachine machine = hw::describe_host();
+    const auto platform_path = platforms::resolve_platform_path(args->platform);
+    const platforms::Platform platform = platforms::read_platform(platform_path);
+    // A fitted file describes the machine it was fitted on; elsewhere its error means nothing.
+    if (platform.provenance.source == platforms::SourceLabel::fitted && !args->any_machine &&
+        platform.provenance.document.find(machine.cpu_model) == std::string::npos) {
+      throw Error(platform_path.string(), "was fitted on another machine (" + platform.provenance.document +
+                                              "), this one is '" + machine.cpu_model +
+                                              "': calibrate here, or pass --any-machine");
+    }
+    hw::bind_lanes(platform, machine);  // refuse what this machine cannot run before the model loads
+
+    graph::Schedule schedule;
+    std::string schedule_origin;
+    if (!args->schedule.empty()) {
+      schedule = graph::read_schedule(args->schedule);
+      schedule_origin = args->schedule;
+      if (batch->count() == 0) args->model.batch = schedule.batch;
+      if (args->model.batch != schedule.batch) {
+        throw Error(args->schedule, "batch " + std::to_string(schedule.batch) + " but --batch " +
+                                        std::to_string(args->model.batch) + " was given");
+      }
+    }
+    graph::Graph g = load_model(args->model);
+    if (!args->schedule.empty()) {
+      if (!schedule.model_sha256.empty() && schedule.model_sha256 != g.model_sha256) {
+        throw Error(args->schedule, "model: it was made for a model with SHA-256 " + schedule.model_sha256.substr(0, 12) +
+                                        "..., not " + g.name + " (" + g.model_sha256.substr(0, 12) + "...)");
+      }
+    } else {
+      const auto placement = platforms::parse_reference_placement(args->policy);
+      if (placement != platforms::ReferencePlacement::cpu_only) {
+        throw Error("--policy", "'" + args->policy + "' cannot run on this CPU-only backend");
+      }
+      schedule = platforms::make_reference_schedule(g, platform, placement);
+      schedule_origin = "policy " + args->policy;
+    }
+    graph::validate_schedule(schedule, g, schedule_origin);
+
+    // Measured.
+    std::vector<hw::NamedTensor> inputs;
+    std::uint64_t k = 0;
+    for (const auto& name : g.input_names()) {
+      const graph::Tensor& t = g.tensor(name);
+      inputs.push_back({name, hw::random_tensor(t.dtype, t.shape, args->seed * 1000003ULL + k++)});
+    }
+    hw::ReplayOptions ro;
+    ro.graph = &g;
+    ro.platform = &platform;
+    ro.schedule = &schedule;
+    ro.schedule_origin = schedule_origin;
+    for (const auto& t : inputs) ro.inputs[t.name] = t.tensor.view();
+    ro.warmup = args->warmup;
+    ro.iterations = args->iterations;
+    ro.run_id = "hw-" + g.name;
+    const hw::ReplayResult measured = hw::replay(ro);
+
+    // Simulated: the same schedule, one batch at a time as the replay runs them.
+    ScratchDir scratch;
+    sim::SimulationOptions so;
+    so.graph = &g;
+    so.platform = &platform;
+    so.schedule = &schedule;
+    so.schedule_origin = schedule_origin;
+    so.arrivals = sim::parse_arrivals("closed");
+    so.requests = std::int64_t(args->iterations) * schedule.batch;
+    so.max_inflight_batches = 1;
+    so.seed = args->seed;
+    so.csv = scratch.path / "sim.csv";
+    so.run_id = "sim-" + g.name;
+    so.provenance.model_sha256 = g.model_sha256;
+    so.provenance.platform_sha256 = platform.sha256;
+    so.provenance.git_revision = SPAROA_GIT_REVISION;
+    const sim::Summary summary = sim::simulate(so);
+    const traces::Trace simulated = traces::read_trace_files(so.csv);
+
+    const traces::TraceComparison c = traces::compare_op_durations(simulated, measured.trace);
+    std::vector<double> hw_lat = measured.latencies_us;
+    std::sort(hw_lat.begin(), hw_lat.end());
+    const double hw_mean = mean(hw_lat), hw_p50 = sim::percentile(hw_lat, 50);
+    const double sim_mean = summary.latency_mean_s * 1e6, sim_p50 = summary.latency_p50_s * 1e6;
+    const double e2e_error = sim_mean / hw_mean - 1;
+
+    std::cout << fmt::format("{} on {} ({}), {}: {} measured iterations, {} simulated requests\n", g.name, platform.name,
+                             platform.provenance.source == platforms::SourceLabel::fitted ? "fitted" : "uncalibrated",
+                             schedule_origin, args->iterations, so.requests);
+    Table t({"", "measured", "simulated", "error"}, {false, true, true, true});
+    t.add_row({"latency mean (us)", fixed(hw_mean, 1), fixed(sim_mean, 1), signed_pct(e2e_error)});
+    t.add_row({"latency p50 (us)", fixed(hw_p50, 1), fixed(sim_p50, 1), signed_pct(sim_p50 / hw_p50 - 1)});
+    t.add_row({"sum of operator medians (us)", fixed(c.measured_total_us, 1), fixed(c.simulated_total_us, 1),
+               signed_pct(c.simulated_total_us / c.measured_total_us - 1)});
+    t.print(std::cout);
+    std::cout << fmt::format("per-operator |error| over {} operators: median {:.1f}%, p90 {:.1f}%, max {:.1f}%\n",
+                             c.ops.size(), 100 * c.median_abs_error, 100 * c.p90_abs_error, 100 * c.max_abs_error);
+    // The operators that cost the most absolute error: where a better model would help.
+    std::vector<const traces::OpComparison*> worst;
+    for (const auto& o : c.ops) worst.push_back(&o);
+    std::sort(worst.begin(), worst.end(), [](const auto* a, const auto* b) {
+      return std::abs(a->simulated_us - a->measured_us) > std::abs(b->simulated_us - b->measured_us);
+    });
+    Table w({"largest differences", "type", "lane", "kernel", "measured us", "simulated us", "error"},
+            {false, false, false, false, true, true, true});
+    for (std::size_t i = 0; i < std::min<std::size_t>(5, worst.size()); ++i) {
+      const auto& o = *worst[i];
+      const auto id = g.find_op(o.op);
+      const graph::Operator* op = id ? &g.op(*id) : nullptr;
+      w.add_row({o.op, op ? op->type : "", o.lane, o.kernel, fixed(o.measured_us, 1), fixed(o.simulated_us, 1),
+                 signed_pct(o.error)});
+    }
+    w.print(std::cout);
+
+    if (!args->csv.empty()) {
+      std::ostringstream out;
+      out.precision(9);
+      out << "# sparoa validate\n"
+          << "# model: " << g.name << "\n# model_sha256: " << g.model_sha256 << "\n# platform: " << platform.name
+          << "\n# platform_sha256: " << platform.sha256 << "\n# platform_source: "
+          << platforms::to_string(platform.provenance.source) << "\n# schedule: " << schedule_origin
+          << "\n# machine: " << machine.hostname << " " << machine.cpu_model << "\n# iterations: " << args->iterations
+          << "\n# latency_mean_measured_us: " << hw_mean << "\n# latency_mean_simulated_us: " << sim_mean
+          << "\n# latency_mean_error: " << e2e_error << "\n# op_median_abs_error: " << c.median_abs_error
+          << "\n# op_p90_abs_error: " << c.p90_abs_error << '\n';
+      out << "op,op_type,op_class,device,lane,kernel,measured_us,simulated_us,error\n";
+      for (const auto& o : c.ops) {
+        const auto id = g.find_op(o.op);
+      const graph::Operator* op = id ? &g.op(*id) : nullptr;
+        out << o.op << ',' << (op ? op->type : "") << ',' << (op ? std::string(platforms::to_string(platforms::op_class(*op, g))) : "")
+            << ',' << o.device << ',' << o.lane << ',' << o.kernel << ',' << o.measured_us << ',' << o.simulated_us
+            << ',' << o.error << '\n';
+      }
+      write_file_atomically(args->csv, out.str());
+      std::cout << "comparison CSV: " << args->csv << '\n';
+    }
+    if (!args->trace.empty()) {
+      traces::write_merged_chrome_trace(args->trace, simulated, measured.trace);
+      std::cout << "Chrome trace (simulated and measured processes; open in Perfetto): " << args->trace << '\n';
+    }
+  });
+}
+
+}  // namespace sparoa::cli

@@ -1,0 +1,10 @@
+#pragma once
+// Dates written into provenance blocks.
+#include <string>
+
+namespace sparoa {
+
+// Today's date in UTC, YYYY-MM-DD.
+std::string utc_date_today();
+
+}  // namespace sparoa
