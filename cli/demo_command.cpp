@@ -146,16 +146,16 @@ void add_demo_command(CLI::App& app) {
     std::cout << '\n';
 
     // 3-5. The host loop: profile, calibrate, validate a model the fit never saw.
-    std::cout << "== 3/5 profile this machine (two 1-core lanes: host-2core-2lanes), alone and with memory streaming "
-                 "on the other core\n";
+    std::cout << "== 3/5 profile this machine (two 1-core lanes: host-2core-2lanes): each operator timed inside "
+                 "whole runs of the model, alone and with memory streaming on the other core\n";
     std::vector<std::string> calibrate = {"calibrate", "-p", "host-2core-2lanes", "-o",
                                           (out / "host-2core-2lanes-fitted.yaml").string()};
     for (const std::string model : {"mobilenetv3_small", "resnet18"}) {
       for (const bool corun : {false, true}) {
         const fs::path csv = out / fmt::format("profile-{}{}.csv", model, corun ? "-corun" : "");
         std::vector<std::string> a = {"profile", "-m", model, "--sparsity", "0.5", "--zoo-dir", zoo, "-p", "host-2core-2lanes",
-                                      "--lanes", "cpu0", "--kernels", corun ? "dense" : "dense,sparse", "-r", "5", "-q",
-                                      "-o", csv.string()};
+                                      "--lanes", "cpu0", "--kernels", corun ? "dense" : "dense,sparse", "-r", "5",
+                                      "--in-context", "-q", "-o", csv.string()};
         if (corun) a.push_back("--corun");
         run_step(a, {});
         calibrate.push_back("--profile");

@@ -42,6 +42,7 @@ void add_profile_command(CLI::App& app) {
     int repetitions = 15;
     bool cold_cache = false;
     bool corun = false;
+    bool in_context = false;
     std::string output;
     bool quiet = false;
   };
@@ -61,6 +62,9 @@ void add_profile_command(CLI::App& app) {
       ->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_flag("--cold-cache", args->cold_cache, "sweep a 64 MiB buffer before each timed run");
   cmd->add_flag("--corun", args->corun, "time while the platform's other lanes' cores stream through memory");
+  cmd->add_flag("--in-context", args->in_context,
+                "time each operator inside whole runs of the model on the lane (caches as when the model runs) "
+                "instead of alone on hot caches");
   cmd->add_option("--output,-o", args->output, "profile CSV to write")->required();
   cmd->add_flag("--quiet,-q", args->quiet, "no progress lines");
   cmd->callback([args] {
@@ -123,18 +127,21 @@ void add_profile_command(CLI::App& app) {
                                        ": co-running needs another lane's cores (e.g. --platform host-2core-2lanes --lanes cpu0)");
           }
         }
-        auto part = hw::profile_graph(g, lane, o, [&](const hw::ProfileRow& r) {
+        const auto show = [&](const hw::ProfileRow& r) {
           if (!args->quiet) {
             std::cout << fmt::format("{} b{} {} {} {}: {:.1f} us (p10 {:.1f}, p90 {:.1f})\n", r.lane, r.batch, r.kernel,
                                      r.op, r.op_type, r.median_us, r.p10_us, r.p90_us);
           }
-        });
+        };
+        auto part = args->in_context ? hw::profile_graph_in_context(g, platform, lane, o, show)
+                                     : hw::profile_graph(g, lane, o, show);
         rows.insert(rows.end(), part.begin(), part.end());
       }
     }
     hw::ProfileHeader h;
     h.machine = machine.hostname + " " + machine.cpu_model;
     h.cpu_model = machine.cpu_model;
+    h.timing = args->in_context ? "in-context" : "isolated";
     h.date = utc_date_today();
     h.platform = platform.name;
     h.power_mode = platform.power_mode;

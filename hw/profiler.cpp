@@ -10,9 +10,12 @@
 #include <exception>
 #include <fstream>
 #include <sstream>
+#include <set>
+#include <map>
 #include <thread>
 
 #include "graph/schedule.hpp"
+#include "hw/replay.hpp"
 #include "hw/tensor_io.hpp"
 #include "platforms/cost_model.hpp"
 #include "platforms/op_class.hpp"
@@ -190,6 +193,88 @@ std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& 
   });
   worker.join();
   if (error) std::rethrow_exception(error);
+  return rows;
+}
+
+std::vector<ProfileRow> profile_graph_in_context(const graph::Graph& g, const platforms::Platform& platform,
+                                                 const ProfileLane& lane, const ProfileOptions& o,
+                                                 const std::function<void(const ProfileRow&)>& progress) {
+  if (o.cold_cache) throw Error("--cold-cache", "cannot be combined with in-context timing");
+  if (o.repetitions < 1) throw Error("profile", "at least one repetition is needed");
+  const std::vector<platforms::OpDemand> demands = platforms::op_demands(g);
+  std::map<std::string, HostTensor> inputs;
+  std::uint64_t seed = o.seed;
+  for (const auto& name : g.input_names()) {
+    const graph::Tensor& t = g.tensor(name);
+    inputs.emplace(name, random_tensor(t.dtype, t.shape, seed++));
+  }
+  std::unique_ptr<CoRunner> corun;
+  if (!o.corun_cpus.empty()) corun = std::make_unique<CoRunner>(o.corun_cpus, o.corun_bytes);
+  std::vector<ProfileRow> rows;
+  for (KernelChoice kernel : o.kernels) {
+    // Every operator on the lane in topological order, with this kernel where it has one.
+    graph::Schedule s;
+    s.model_sha256 = g.model_sha256;
+    s.platform_name = platform.name;
+    s.platform_power_mode = platform.power_mode;
+    s.batch = g.batch;
+    std::set<std::string> timed;
+    std::int64_t order = 0;
+    for (graph::OpId id : g.topological_order()) {
+      const std::string& name = g.op(id).name;
+      const auto kinds = graph::kernels_for(g, name);
+      const bool has = std::find(kinds.begin(), kinds.end(), std::string(to_string(kernel))) != kinds.end();
+      s.entries.push_back({name, lane.id, has ? std::string(to_string(kernel)) : "dense", order++, {}});
+      if (has) timed.insert(name);
+    }
+    if (timed.empty()) continue;
+    ReplayOptions ro;
+    ro.graph = &g;
+    ro.platform = &platform;
+    ro.schedule = &s;
+    ro.schedule_origin = "in-context profile";
+    for (const auto& [name, t] : inputs) ro.inputs[name] = t.view();
+    ro.warmup = std::max(1, o.warmup);
+    ro.iterations = o.repetitions;
+    const ReplayResult r = replay(ro);
+    std::map<std::string, std::vector<double>> times;
+    for (const auto& rec : r.trace.records) {
+      if (rec.record == traces::RecordKind::op && timed.count(rec.op)) times[rec.op].push_back(rec.end_us - rec.start_us);
+    }
+    for (graph::OpId id : g.topological_order()) {
+      const graph::Operator& op = g.op(id);
+      auto it = times.find(op.name);
+      if (it == times.end()) continue;
+      std::vector<double>& t = it->second;
+      std::sort(t.begin(), t.end());
+      ProfileRow row;
+      row.model = g.name;
+      row.op = op.name;
+      row.op_type = op.type;
+      row.op_class = std::string(platforms::to_string(platforms::op_class(op, g)));
+      row.kernel = std::string(to_string(kernel));
+      const auto impl = r.implementations.find(op.name);
+      row.implementation = impl == r.implementations.end() ? "" : impl->second;
+      row.batch = g.batch;
+      row.lane = lane.id;
+      row.device = lane.device;
+      row.threads = int(lane.cpus.size());
+      row.flops = op.features.flops;
+      row.bytes = op.features.bytes;
+      row.weight_bytes = demands[id].weight_bytes;
+      row.weight_sparsity = op.features.weight_sparsity;
+      row.corun = corun != nullptr;
+      row.repetitions = int(t.size());
+      // A view the engine does not execute takes no time; the profile holds positive times.
+      const double floor_us = 0.001;
+      row.median_us = std::max(floor_us, nearest_rank(t, 0.5));
+      row.p10_us = std::max(floor_us, nearest_rank(t, 0.1));
+      row.p90_us = std::max(floor_us, nearest_rank(t, 0.9));
+      row.min_us = std::max(floor_us, t.front());
+      rows.push_back(row);
+      if (progress) progress(row);
+    }
+  }
   return rows;
 }
 

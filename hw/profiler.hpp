@@ -46,6 +46,16 @@ using platforms::write_profile_csv;
 std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& lane, const ProfileOptions& options,
                                       const std::function<void(const ProfileRow&)>& progress = {});
 
+// The same rows, timed in context: the whole model runs `options.repetitions` times (after
+// `options.warmup`) on `lane` through the replay engine, one pass per kernel of
+// options.kernels (operators without that kernel run dense in its pass and are not
+// recorded there), and each operator's row comes from its own records of those runs. Its
+// caches hold what the previous operators left, as when the model runs, which isolated
+// timing on hot caches does not show. Not with cold_cache.
+std::vector<ProfileRow> profile_graph_in_context(const graph::Graph& g, const platforms::Platform& platform,
+                                                 const ProfileLane& lane, const ProfileOptions& options,
+                                                 const std::function<void(const ProfileRow&)>& progress = {});
+
 // Current frequency of each CPU of `cpus` from cpufreq, "cpu0=2096MHz,cpu1=..."; "" when
 // the machine does not expose it (e.g. a virtual machine).
 std::string cpu_clocks(const std::vector<int>& cpus);

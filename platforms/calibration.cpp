@@ -313,6 +313,10 @@ CalibrationResult calibrate(const Platform& base, const std::vector<Profile>& pr
                                          "against another power mode is refused (profile the board in '{}')",
                                          pr.header.power_mode, base_where, base.power_mode, base.power_mode));
     }
+    if (pr.header.timing != profiles.front().header.timing) {
+      throw Error(pr.origin, fmt::format("was timed {}, but {} {}: one calibration, one way of timing", pr.header.timing,
+                                         profiles.front().origin, profiles.front().header.timing));
+    }
     if (pr.header.cpu_model != profiles.front().header.cpu_model) {
       throw Error(pr.origin, fmt::format("was measured on '{}', but {} on '{}': one calibration, one machine",
                                          pr.header.cpu_model, profiles.front().origin, profiles.front().header.cpu_model));
@@ -597,9 +601,9 @@ CalibrationResult calibrate(const Platform& base, const std::vector<Profile>& pr
   fitted.provenance.date = o.date.empty() ? utc_date_today() : o.date;
   fitted.provenance.document = fmt::format("sparoa calibrate from {} profile rows of {} measured on {} ({})",
                                            solo.size() + corun.size(), fmt::join(models, ", "), h.machine, h.cpu_model);
-  fitted.provenance.notes = fmt::format("base: {}{}; power mode {}; clocks {}; profiles: {}", base_where,
+  fitted.provenance.notes = fmt::format("base: {}{}; power mode {}; clocks {}; operators timed {}; profiles: {}", base_where,
                                         base.sha256.empty() ? "" : " (sha256 " + base.sha256.substr(0, 16) + ")",
-                                        base.power_mode, h.clocks.empty() ? "not readable" : h.clocks,
+                                        base.power_mode, h.clocks.empty() ? "not readable" : h.clocks, h.timing,
                                         fmt::join(files, "; "));
   validate_platform(fitted);
 

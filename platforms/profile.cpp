@@ -100,7 +100,7 @@ std::string profile_csv_text(const ProfileHeader& h, const std::vector<ProfileRo
   out << "# sparoa profile\n";
   const std::array<const std::string*, kProfileHeaderKeys.size()> values = {
       &h.machine, &h.cpu_model, &h.date, &h.platform, &h.power_mode, &h.clocks, &h.git_revision, &h.onednn_version,
-      &h.model_sha256};
+      &h.model_sha256, &h.timing};
   for (std::size_t i = 0; i < values.size(); ++i) out << "# " << kProfileHeaderKeys[i] << ": " << one_line(*values[i]) << '\n';
   for (std::size_t i = 0; i < kColumns.size(); ++i) out << (i ? "," : "") << kColumns[i];
   out << '\n';
@@ -176,6 +176,10 @@ Profile parse_profile_csv(const std::string& text, const std::string& origin) {
   h.git_revision = header["git_revision"];
   h.onednn_version = header["onednn_version"];
   h.model_sha256 = header["model_sha256"];
+  h.timing = header["timing"];
+  if (h.timing != "isolated" && h.timing != "in-context") {
+    throw Error(origin, "header key 'timing': '" + h.timing + "' is not isolated or in-context");
+  }
 
   while (std::getline(in, line)) {
     ++line_no;

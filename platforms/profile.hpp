@@ -52,12 +52,17 @@ struct ProfileHeader {
   std::string git_revision;
   std::string onednn_version;
   std::string model_sha256;
+  // isolated: each operator timed alone, repeatedly, on hot caches; in-context: each operator
+  // timed inside whole runs of the model on one lane (the replay engine), so its caches hold
+  // what the previous operators left, as when the model runs.
+  std::string timing = "isolated";
 
   bool operator==(const ProfileHeader&) const = default;
 };
 
-inline constexpr std::array<std::string_view, 9> kProfileHeaderKeys = {
-    "machine", "cpu_model", "date", "platform", "power_mode", "clocks", "git_revision", "onednn_version", "model_sha256"};
+inline constexpr std::array<std::string_view, 10> kProfileHeaderKeys = {
+    "machine",        "cpu_model",    "date",  "platform", "power_mode", "clocks", "git_revision",
+    "onednn_version", "model_sha256", "timing"};
 
 struct Profile {
   ProfileHeader header;

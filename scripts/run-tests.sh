@@ -19,7 +19,7 @@ mkdir -p build build-asan
 step "build (Release)" scripts/build.sh build -DSPAROA_CONFORMANCE_TESTS=ON
 step "tests (Release)" ctest --test-dir build -j"$jobs" --output-on-failure --timeout 900
 step "build (ASan+UBSan)" scripts/build.sh build-asan -DSPAROA_SANITIZE=ON -DSPAROA_CONFORMANCE_TESTS=ON -DSPAROA_WITH_CUDA=OFF \
-  -DSPAROA_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
+  -DSPAROA_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1"
 step "tests (ASan+UBSan)" env SPAROA_SKIP_LARGE_MODELS=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900
 

@@ -27,11 +27,11 @@ echo "=== profiles ($repetitions repetitions per operator)"
 for m in "${model_list[@]}"; do
   "$sparoa" zoo build --out "$zoo" --models "$m" --sparsity "$sparsity" >/dev/null
   "$sparoa" profile -m "$m" --sparsity "$sparsity" --zoo-dir "$zoo" -p host-2core-1lane --kernels dense,sparse \
-    -r "$repetitions" -q -o "$out/profiles/1lane-$m.csv"
+    -r "$repetitions" --in-context -q -o "$out/profiles/1lane-$m.csv"
   "$sparoa" profile -m "$m" --sparsity "$sparsity" --zoo-dir "$zoo" -p host-2core-2lanes --lanes cpu0 \
-    --kernels dense,sparse -r "$repetitions" -q -o "$out/profiles/2lanes-$m.csv"
+    --kernels dense,sparse -r "$repetitions" --in-context -q -o "$out/profiles/2lanes-$m.csv"
   "$sparoa" profile -m "$m" --sparsity "$sparsity" --zoo-dir "$zoo" -p host-2core-2lanes --lanes cpu0 --corun \
-    --kernels dense -r "$repetitions" -q -o "$out/profiles/2lanes-corun-$m.csv"
+    --kernels dense -r "$repetitions" --in-context -q -o "$out/profiles/2lanes-corun-$m.csv"
 done
 
 echo "=== leave-one-model-out calibration"

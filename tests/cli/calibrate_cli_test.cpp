@@ -119,7 +119,7 @@ TEST(CalibrateCli, RefusesProfilesOfAnotherPowerModeOrPlatformAndWritesNothing) 
   const fs::path bad = dir() / "bad.csv";
   std::ofstream(bad) << std::regex_replace(text, std::regex(",dense,"), ",densest,", std::regex_constants::format_first_only);
   expect_input_error(run({"calibrate", "--profile", bad.string(), "-p", "host-2core-2lanes", "-o", out.string()}),
-                     "bad.csv:12: column kernel");
+                     "bad.csv:13: column kernel");
   EXPECT_FALSE(fs::exists(out));
 }
 
@@ -146,6 +146,30 @@ TEST(CalibrateCli, ValidateRefusesAPlatformFittedElsewhereAndAScheduleOfAnotherM
   ASSERT_EQ(run({"schedule", "template", other.string(), "-o", schedule.string()}).code, 0);
   expect_input_error(run({"validate", "-m", model_file().string(), "-p", "host-2core-1lane", "-s", schedule.string()}),
                      "it was made for a model with SHA-256");
+}
+
+TEST(CalibrateCli, InContextProfilesTimeEveryOperatorAndDoNotMixWithIsolatedOnes) {
+  const auto& p = profiles();
+  const fs::path csv = dir() / "in-context.csv";
+  const Result r = run({"profile", "-m", "squeezenet1_1", "--zoo-dir", zoo_dir(), "--sparsity", "0.5", "-p",
+                        "host-2core-2lanes", "--lanes", "cpu0", "--kernels", "dense,sparse", "--in-context", "-r", "3", "-q",
+                        "-o", csv.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string text = slurp(csv), isolated = slurp(p[0]);
+  EXPECT_NE(text.find("# timing: in-context"), std::string::npos);
+  EXPECT_NE(isolated.find("# timing: isolated"), std::string::npos);
+  // One row per operator and kernel, as the isolated profile has.
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), std::count(isolated.begin(), isolated.end(), '\n'));
+  EXPECT_NE(text.find(",sparse,\"sparse:csr-spmm"), std::string::npos) << "the sparse pass's rows";
+  const fs::path out = dir() / "mixed-timing.yaml";
+  fs::remove(out);
+  expect_input_error(run({"calibrate", "--profile", p[0].string(), "--profile", csv.string(), "-p", "host-2core-2lanes",
+                          "-o", out.string()}),
+                     "one way of timing");
+  EXPECT_FALSE(fs::exists(out));
+  expect_input_error(run({"profile", "-m", "squeezenet1_1", "--zoo-dir", zoo_dir(), "--in-context", "--cold-cache", "-o",
+                          (dir() / "never.csv").string()}),
+                     "--cold-cache");
 }
 
 TEST(DemoCli, RunsTheWholeLoopAndSaysWhereEachFileIs) {

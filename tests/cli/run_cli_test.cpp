@@ -185,7 +185,7 @@ TEST(ProfileCli, TimesEveryOperatorPerKernelAndBatch) {
   const std::string text = slurp(csv);
   EXPECT_NE(text.find("# machine: "), std::string::npos);
   EXPECT_NE(text.find("# model_sha256: " + g.model_sha256), std::string::npos);
-  const auto rows = std::count(text.begin(), text.end(), '\n') - 11;  // 10 header lines + column names
+  const auto rows = std::count(text.begin(), text.end(), '\n') - 12;  // 11 header lines + column names
   EXPECT_EQ(std::size_t(rows), 2 * (g.operators().size() + sparse_ops));
   EXPECT_NE(text.find(",sparse,"), std::string::npos);
 }

@@ -275,7 +275,7 @@ TEST(ProfileCsv, RoundTripsAndNamesTheLineAndColumnOfABadValue) {
 
   std::string bad = text;
   bad.replace(bad.rfind(",5,"), 3, ",x,");
-  expect_error([&] { parse_profile_csv(bad, "p.csv"); }, "p.csv:14: column repetitions: 'x' is not an integer");
+  expect_error([&] { parse_profile_csv(bad, "p.csv"); }, "p.csv:15: column repetitions: 'x' is not an integer");
   std::string no_key = text;
   no_key.erase(no_key.find("# power_mode"), no_key.find('\n', no_key.find("# power_mode")) - no_key.find("# power_mode") + 1);
   expect_error([&] { parse_profile_csv(no_key, "p.csv"); }, "header key 'power_mode' is missing");
