@@ -98,11 +98,12 @@ void Engine::fail(std::exception_ptr e) {
 
 void Engine::wait_for(Counter& c, int target) {
   // Lanes sit on their own cores, so a waiting lane spins: a futex sleep costs a wake-up of
-  // tens to hundreds of microseconds on a virtual machine (about 150 us per hand-off was
-  // measured here on two-lane schedules), more than most operators of a small model take.
-  // After kSpinBudget it sleeps on the futex, so that an oversubscribed machine is not
-  // starved; the spin yields now and then in case another thread needs this core.
-  constexpr auto kSpinBudget = std::chrono::microseconds(1000);
+  // hundreds of microseconds to milliseconds on a virtual machine (two-lane ResNet-18 here:
+  // 22 ms of its 67 ms were hand-offs with a 1 ms spin, 5 ms with 50 ms), more than most
+  // operators take. After kSpinBudget it sleeps on the futex, so that a lane waiting on a
+  // long operator of another lane does not burn its core forever; the spin yields now and
+  // then in case another thread needs this core.
+  constexpr auto kSpinBudget = std::chrono::microseconds(50000);
   const auto start = std::chrono::steady_clock::now();
   for (std::uint32_t spin = 1; c.load(std::memory_order_acquire) < target; ++spin) {
     cpu_relax();
