@@ -84,6 +84,39 @@ class CacheFlusher {
   std::uint64_t sink_ = 0;
 };
 
+// One profile row from an operator's timings (any order; at least one).
+ProfileRow make_row(const graph::Graph& g, graph::OpId id, const platforms::OpDemand& demand, const ProfileLane& lane,
+                    KernelChoice kernel, std::string implementation, std::vector<double> times, bool cold_cache,
+                    bool corun) {
+  const graph::Operator& op = g.op(id);
+  std::sort(times.begin(), times.end());
+  ProfileRow row;
+  row.model = g.name;
+  row.op = op.name;
+  row.op_type = op.type;
+  row.op_class = std::string(platforms::to_string(platforms::op_class(op, g)));
+  row.kernel = std::string(to_string(kernel));
+  row.implementation = std::move(implementation);
+  row.batch = g.batch;
+  row.lane = lane.id;
+  row.device = lane.device;
+  row.threads = int(lane.cpus.size());
+  row.flops = op.features.flops;
+  row.bytes = op.features.bytes;
+  row.weight_bytes = demand.weight_bytes;
+  row.weight_sparsity = op.features.weight_sparsity;
+  row.cold_cache = cold_cache;
+  row.corun = corun;
+  row.repetitions = int(times.size());
+  // A view the engine does not execute can take no measurable time; profiles hold positive times.
+  const double floor_us = 0.001;
+  row.median_us = std::max(floor_us, nearest_rank(times, 0.5));
+  row.p10_us = std::max(floor_us, nearest_rank(times, 0.1));
+  row.p90_us = std::max(floor_us, nearest_rank(times, 0.9));
+  row.min_us = std::max(floor_us, times.front());
+  return row;
+}
+
 }  // namespace
 
 std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& lane, const ProfileOptions& o,
@@ -153,29 +186,8 @@ std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& 
             const auto t1 = Clock::now();
             times.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
           }
-          std::sort(times.begin(), times.end());
-          ProfileRow row;
-          row.model = g.name;
-          row.op = op.name;
-          row.op_type = op.type;
-          row.op_class = std::string(platforms::to_string(platforms::op_class(op, g)));
-          row.kernel = std::string(to_string(kernel));
-          row.implementation = k->implementation();
-          row.batch = g.batch;
-          row.lane = lane.id;
-          row.device = lane.device;
-          row.threads = int(lane.cpus.size());
-          row.flops = op.features.flops;
-          row.bytes = op.features.bytes;
-          row.weight_bytes = demands[id].weight_bytes;
-          row.weight_sparsity = op.features.weight_sparsity;
-          row.cold_cache = o.cold_cache;
-          row.corun = !o.corun_cpus.empty();
-          row.repetitions = o.repetitions;
-          row.median_us = nearest_rank(times, 0.5);
-          row.p10_us = nearest_rank(times, 0.1);
-          row.p90_us = nearest_rank(times, 0.9);
-          row.min_us = times.front();
+          ProfileRow row = make_row(g, id, demands[id], lane, kernel, k->implementation(), std::move(times),
+                                    o.cold_cache, !o.corun_cpus.empty());
           rows.push_back(row);
           if (progress) progress(row);
         }
@@ -245,32 +257,9 @@ std::vector<ProfileRow> profile_graph_in_context(const graph::Graph& g, const pl
       const graph::Operator& op = g.op(id);
       auto it = times.find(op.name);
       if (it == times.end()) continue;
-      std::vector<double>& t = it->second;
-      std::sort(t.begin(), t.end());
-      ProfileRow row;
-      row.model = g.name;
-      row.op = op.name;
-      row.op_type = op.type;
-      row.op_class = std::string(platforms::to_string(platforms::op_class(op, g)));
-      row.kernel = std::string(to_string(kernel));
       const auto impl = r.implementations.find(op.name);
-      row.implementation = impl == r.implementations.end() ? "" : impl->second;
-      row.batch = g.batch;
-      row.lane = lane.id;
-      row.device = lane.device;
-      row.threads = int(lane.cpus.size());
-      row.flops = op.features.flops;
-      row.bytes = op.features.bytes;
-      row.weight_bytes = demands[id].weight_bytes;
-      row.weight_sparsity = op.features.weight_sparsity;
-      row.corun = corun != nullptr;
-      row.repetitions = int(t.size());
-      // A view the engine does not execute takes no time; the profile holds positive times.
-      const double floor_us = 0.001;
-      row.median_us = std::max(floor_us, nearest_rank(t, 0.5));
-      row.p10_us = std::max(floor_us, nearest_rank(t, 0.1));
-      row.p90_us = std::max(floor_us, nearest_rank(t, 0.9));
-      row.min_us = std::max(floor_us, t.front());
+      ProfileRow row = make_row(g, id, demands[id], lane, kernel, impl == r.implementations.end() ? "" : impl->second,
+                                std::move(it->second), false, corun != nullptr);
       rows.push_back(row);
       if (progress) progress(row);
     }

@@ -280,6 +280,12 @@ TEST(ProfileCsv, RoundTripsAndNamesTheLineAndColumnOfABadValue) {
   no_key.erase(no_key.find("# power_mode"), no_key.find('\n', no_key.find("# power_mode")) - no_key.find("# power_mode") + 1);
   expect_error([&] { parse_profile_csv(no_key, "p.csv"); }, "header key 'power_mode' is missing");
   expect_error([&] { parse_profile_csv("garbage\n", "p.csv"); }, "not a sparoa profile");
+  std::string bad_timing = text;
+  bad_timing.replace(bad_timing.find("# timing: isolated"), 18, "# timing: sometimes");
+  expect_error([&] { parse_profile_csv(bad_timing, "p.csv"); }, "header key 'timing': 'sometimes'");
+  std::string unknown_key = text;
+  unknown_key.insert(unknown_key.find("# timing"), "# colour: blue\n");
+  expect_error([&] { parse_profile_csv(unknown_key, "p.csv"); }, "unknown header key 'colour'");
   expect_error([&] { parse_profile_csv(text.substr(0, text.find("model,op")), "p.csv"); }, "no column row");
   std::string bad_class = text;
   bad_class.replace(bad_class.find(",conv,"), 6, ",convo,");
