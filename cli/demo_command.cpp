@@ -106,7 +106,7 @@ void add_demo_command(CLI::App& app) {
     const std::string zoo = args->zoo_dir;
 
     // 1. The workload: how pruning moves MobileNetV3-Small's operators between quadrants.
-    std::cout << "== 1/5 workload: MobileNetV3-Small pruned to 0%, 50% and 90% of its weights\n";
+    std::cout << "== 1/6 workload: MobileNetV3-Small pruned to 0%, 50% and 90% of its weights\n";
     Table quadrants({"weight sparsity", "operators", "MACs", "zero weights", "sparse/low-I", "sparse/high-I",
                      "dense/low-I", "dense/high-I"},
                     {true, true, true, true, true, true, true, true});
@@ -125,7 +125,7 @@ void add_demo_command(CLI::App& app) {
                              args->thresholds.rho, args->thresholds.intensity);
 
     // 2. Placements on the simulated board.
-    std::cout << "== 2/5 placements on the simulated Jetson AGX Orin 64GB (MAXN), 50% pruned, Poisson 100/s, 300 requests\n";
+    std::cout << "== 2/6 placements on the simulated Jetson AGX Orin 64GB (MAXN), 50% pruned, Poisson 100/s, 300 requests\n";
     Table placements({"model", "placement", "latency mean", "p99", "throughput", "energy/inference"},
                      {false, false, true, true, true, true});
     for (const std::string model : {"mobilenetv3_small", "resnet18"}) {
@@ -145,8 +145,21 @@ void add_demo_command(CLI::App& app) {
     placements.print(std::cout);
     std::cout << '\n';
 
+    // 3. Every policy side by side, with the oracle and the lower bound.
+    std::cout << "== 3/6 policies compared in the simulator (sparoa compare): latency of one inference, energy, "
+                 "speedups, gap to the oracle\n";
+    for (const auto& [model, platform] : {std::pair<std::string, std::string>{"mobilenetv3_small", "agx-orin-64gb-maxn"},
+                                          std::pair<std::string, std::string>{"resnet18", "orin-nano-8gb-15w"}}) {
+      const std::string stem = fmt::format("compare-{}-{}", model, platform);
+      run_step({"compare", "-m", model, "--sparsity", "0.9", "--zoo-dir", zoo, "-p", platform, "--oracle-runs", "60",
+                "--csv", (out / (stem + ".csv")).string()},
+               out / (stem + ".log"));
+      std::ifstream log(out / (stem + ".log"));
+      std::cout << log.rdbuf() << '\n';
+    }
+
     // 3-5. The host loop: profile, calibrate, validate a model the fit never saw.
-    std::cout << "== 3/5 profile this machine (two 1-core lanes: host-2core-2lanes): each operator timed inside "
+    std::cout << "== 4/6 profile this machine (two 1-core lanes: host-2core-2lanes): each operator timed inside "
                  "whole runs of the model, alone and with memory streaming on the other core\n";
     std::vector<std::string> calibrate = {"calibrate", "-p", "host-2core-2lanes", "-o",
                                           (out / "host-2core-2lanes-fitted.yaml").string()};
@@ -162,10 +175,10 @@ void add_demo_command(CLI::App& app) {
         calibrate.push_back(csv.string());
       }
     }
-    std::cout << "\n== 4/5 calibrate the cost model (per operator class, least squares)\n";
+    std::cout << "\n== 5/6 calibrate the cost model (per operator class, least squares)\n";
     run_step(calibrate, {});
 
-    std::cout << "\n== 5/5 validate: SqueezeNet 1.1 (not profiled), operators dealt to two lanes, sparse kernels "
+    std::cout << "\n== 6/6 validate: SqueezeNet 1.1 (not profiled), operators dealt to two lanes, sparse kernels "
                  "where they exist\n";
     const fs::path model = graph::zoo::build_model("squeezenet1_1", {0.5, false}, zoo);
     const fs::path schedule = out / "squeezenet-2lanes-mixed.yaml";
@@ -199,6 +212,7 @@ void add_demo_command(CLI::App& app) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << fmt::format("\nFiles in {}:\n", out.string())
               << "  sim-<model>-<placement>.json    simulated timelines (open in https://ui.perfetto.dev)\n"
+              << "  compare-<model>-<platform>.csv  every policy's latency, energy and speedups\n"
               << "  profile-*.csv                   per-operator timings of this machine\n"
               << "  host-2core-2lanes-fitted.yaml   the calibrated platform\n"
               << "  validate-<platform>.json        simulated and measured timelines side by side (Perfetto)\n"

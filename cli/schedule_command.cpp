@@ -6,14 +6,18 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/model_source.hpp"
+#include "cli/policy_args.hpp"
+#include "cli/table.hpp"
 #include "graph/onnx_import.hpp"
+#include "platforms/platform.hpp"
 #include "graph/schedule.hpp"
 #include "support/error.hpp"
 
 namespace sparoa::cli {
 namespace {
 
-graph::Graph load_model(const std::string& path, std::optional<std::int64_t> batch) {
+graph::Graph import_model(const std::string& path, std::optional<std::int64_t> batch) {
   graph::ImportOptions options;
   options.batch = batch;
   return graph::import_onnx(path, options);
@@ -22,9 +26,70 @@ graph::Graph load_model(const std::string& path, std::optional<std::int64_t> bat
 }  // namespace
 
 void add_schedule_command(CLI::App& app) {
-  auto* sched = app.add_subcommand("schedule", "Schedules (DESIGN.md's YAML schema): check one against its model, "
+  auto* sched = app.add_subcommand("schedule", "Make a schedule with a policy (--policy), check one against its model, "
                                                "or write a single-lane one to start from");
-  sched->require_subcommand(1);
+  sched->require_subcommand(0, 1);
+
+  // sparoa schedule --model M --platform P --policy NAME -o schedule.yaml
+  struct PolicyRun {
+    ModelSource model;
+    std::string platform, policy, out;
+    PolicyArgs policy_args;
+    bool list = false;
+  };
+  auto run = std::make_shared<PolicyRun>();
+  run->model.zoo_dir = SPAROA_DEFAULT_ZOO_DIR;
+  sched->add_option("--model,-m", run->model.model, "ONNX file or zoo model name");
+  sched->add_option("--sparsity", run->model.sparsity, "weight sparsity of a zoo model's pruned build")
+      ->check(CLI::Range(0.0, 0.99));
+  sched->add_option("--zoo-dir", run->model.zoo_dir, "where zoo models are built and cached");
+  sched->add_option("--batch,-b", run->model.batch, "batch size the model is bound to")->check(CLI::PositiveNumber);
+  sched->add_option("--platform,-p", run->platform, "platform YAML file or shipped platform name");
+  sched->add_option("--policy", run->policy, "policy name (--list shows them)");
+  sched->add_option("--out,-o", run->out, "schedule YAML to write");
+  sched->add_flag("--list", run->list, "list the policies and their options");
+  add_policy_options(*sched, run->policy_args);
+  sched->callback([sched, run] {
+    if (!sched->get_subcommands().empty()) return;  // check or template ran
+    if (run->list) {
+      Table t({"policy", "kind", "options", "description"});
+      for (const auto& p : policies::registered_policies()) {
+        std::string keys;
+        for (const auto& k : p.option_keys) keys += (keys.empty() ? "" : ",") + k;
+        if (p.uses_thresholds) keys += std::string(keys.empty() ? "" : ",") + "thresholds";
+        t.add_row({p.name, p.online ? "online" : "static", keys.empty() ? "-" : keys, p.description});
+      }
+      t.print(std::cout);
+      return;
+    }
+    if (run->policy.empty() || run->model.model.empty() || run->platform.empty() || run->out.empty()) {
+      throw Error("schedule", "give --model, --platform, --policy and --out (or a subcommand: check, template)");
+    }
+    const policies::PolicyInfo& info = policies::policy_info(run->policy);
+    const auto platform = platforms::read_platform(platforms::resolve_platform_path(run->platform));
+    const graph::Graph g = load_model(run->model);
+    const platforms::CostModel cost(platform);
+    policies::PolicyContext ctx;
+    ctx.graph = &g;
+    ctx.platform = &platform;
+    ctx.cost = &cost;
+    apply_policy_args(run->policy_args, ctx);
+    policies::check_options(ctx, info);
+    const graph::Schedule s = info.make()->schedule(ctx);
+    graph::validate_schedule(s, g, run->out);
+    graph::write_schedule(run->out, s);
+    std::map<std::string, int> per_lane;
+    int sparse = 0;
+    for (const auto& e : s.entries) {
+      ++per_lane[e.lane];
+      sparse += e.kernel == "sparse" ? 1 : 0;
+    }
+    std::string lanes;
+    for (const auto& [lane, n] : per_lane) lanes += fmt::format("{}{} {}", lanes.empty() ? "" : ", ", lane, n);
+    std::cout << fmt::format("{}: {} for {} on {} ({}), batch {}: {} operators ({}), {} sparse{}\n", run->out,
+                             run->policy, g.name, platform.name, platform.power_mode, s.batch, s.entries.size(),
+                             lanes, sparse, info.online ? " (online policy: its decisions on an idle board)" : "");
+  });
 
   struct CheckArgs {
     std::string schedule, model;
@@ -36,7 +101,7 @@ void add_schedule_command(CLI::App& app) {
   c->add_option("model", check->model, "ONNX model the schedule is for")->required();
   c->callback([check] {
     const graph::Schedule s = graph::read_schedule(check->schedule);
-    const graph::Graph g = load_model(check->model, s.batch);
+    const graph::Graph g = import_model(check->model, s.batch);
     graph::validate_schedule(s, g, check->schedule);
     std::size_t lanes = 0;
     {
@@ -70,11 +135,11 @@ void add_schedule_command(CLI::App& app) {
   t->callback([tmpl] {
     // A symbolic batch defaults to 1; a batch fixed in the model is taken as it is.
     graph::Graph g = [&] {
-      if (tmpl->batch) return load_model(tmpl->model, tmpl->batch);
+      if (tmpl->batch) return import_model(tmpl->model, tmpl->batch);
       try {
-        return load_model(tmpl->model, std::nullopt);
+        return import_model(tmpl->model, std::nullopt);
       } catch (const Error&) {
-        return load_model(tmpl->model, 1);
+        return import_model(tmpl->model, 1);
       }
     }();
     graph::Schedule s;

@@ -181,13 +181,15 @@ TEST(DemoCli, RunsTheWholeLoopAndSaysWhereEachFileIs) {
   fs::remove_all(out);
   const Result r = run({"demo", "--zoo-dir", zoo_dir(), "--out", out.string()});
   ASSERT_EQ(r.code, 0) << r.err << r.out;
-  for (const std::string step : {"== 1/5", "== 2/5", "== 3/5", "== 4/5", "== 5/5", "demo wall time"}) {
+  for (const std::string step : {"== 1/6", "== 2/6", "== 3/6", "== 4/6", "== 5/6", "== 6/6", "demo wall time"}) {
     EXPECT_NE(r.out.find(step), std::string::npos) << step << " in " << r.out;
   }
   EXPECT_NE(r.out.find("sparse/low-I"), std::string::npos) << "the quadrant table";
   EXPECT_NE(r.out.find("90.0%"), std::string::npos) << "the 90% model's zero-weight share";
   EXPECT_TRUE(std::regex_search(r.out, std::regex("resnet18 +gpu-only"))) << "the placement table";
   EXPECT_NE(r.out.find("parameters fitted from"), std::string::npos) << "the calibration";
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\n(oracle) +[0-9.]+ +[0-9.]+"))) << "the compare table's oracle";
+  EXPECT_NE(r.out.find("sparoa*"), std::string::npos) << "the compare table's searched thresholds";
   EXPECT_NE(r.out.find("uncalibrated"), std::string::npos) << "the error table";
   for (const std::string f : {"sim-resnet18-gpu-only.json", "host-2core-2lanes-fitted.yaml", "validate-fitted.json",
                               "validate-uncalibrated.csv", "validate-fitted.csv"}) {
