@@ -15,6 +15,7 @@ void add_calibrate_command(CLI::App& app);  // fits a platform's cost model to p
 void add_simulate_command(CLI::App& app);  // only in builds with SimGrid
 void add_bench_command(CLI::App& app);     // only in builds with SimGrid
 void add_validate_command(CLI::App& app);
-void add_compare_command(CLI::App& app);   // only in builds with SimGrid: every policy side by side  // only in builds with SimGrid: hw replay against the simulator
+void add_compare_command(CLI::App& app);
+void add_tune_command(CLI::App& app);      // only in builds with SimGrid: batch size and timeout for an SLO   // only in builds with SimGrid: every policy side by side  // only in builds with SimGrid: hw replay against the simulator
 
 }  // namespace sparoa::cli

@@ -92,5 +92,31 @@ TEST(CompareCli, BadInputGivesOneLineAndExitOne) {
   }
 }
 
+TEST(TuneCli, ChoosesTheMostThroughputWithinTheSloOrSaysNoneMeetsIt) {
+  const std::vector<std::string> base{"tune", "batch", "-m", "mobilenetv3_small", "--zoo-dir", zoo_dir(), "-p",
+                                      "agx-orin-64gb-maxn", "--timeouts-us", "0,1000", "-n", "200"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> a = base;
+    a.insert(a.end(), more.begin(), more.end());
+    return run(a);
+  };
+  const Result ok = with({"--rate", "400", "--slo-ms", "20", "--batches", "1,2,4"});
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("<- chosen"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("chosen: batch"), std::string::npos) << ok.out;
+  // Batch 1 runs once (a timeout means nothing to it), the others once per timeout: 5 rows.
+  EXPECT_EQ(std::count(ok.out.begin(), ok.out.end(), '\n'), 2 + 1 + 5 + 1) << ok.out;
+  const Result none = with({"--rate", "400", "--slo-ms", "0.01", "--batches", "1,2,4"});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("no batch size and timeout meets"), std::string::npos) << none.err;
+  EXPECT_NE(none.out.find("misses"), std::string::npos) << "the table is still printed";
+  const Result bad = with({"--rate", "400", "--slo-ms", "20", "--batches", "1,x"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("--batches"), std::string::npos) << bad.err;
+  const Result zero = with({"--rate", "400", "--slo-ms", "20", "--batches", "0,2"});
+  EXPECT_EQ(zero.code, 1);
+  EXPECT_NE(zero.err.find("at least 1"), std::string::npos) << zero.err;
+}
+
 }  // namespace
 }  // namespace sparoa::test::cli
