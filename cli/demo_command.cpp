@@ -112,7 +112,9 @@ void add_demo_command(CLI::App& app) {
                     {true, true, true, true, true, true, true, true});
     for (double s : {0.0, 0.5, 0.9}) {
       const auto path = graph::zoo::build_model("mobilenetv3_small", {s, false}, zoo);
-      const graph::Graph g = graph::import_onnx(path, {.batch = 1});
+      graph::ImportOptions import;
+      import.batch = 1;
+      const graph::Graph g = graph::import_onnx(path, import);
       const auto tot = graph::totals(g);
       std::array<int, 4> counts{};
       for (const auto& op : g.operators()) ++counts[static_cast<std::size_t>(graph::quadrant(op.features, args->thresholds))];

@@ -9,14 +9,11 @@ namespace sparoa::cli {
 graph::Graph load_model(const ModelSource& source) {
   std::filesystem::path path = source.model;
   if (!std::filesystem::exists(path)) {
-    bool in_zoo = false;
-    std::string names;
-    for (const auto& m : graph::zoo::models()) {
-      in_zoo = in_zoo || m.name == source.model;
-      names += (names.empty() ? "" : ", ") + m.name;
-    }
-    if (!in_zoo) {
-      throw Error("--model", "'" + source.model + "' is neither an ONNX file nor a zoo model (" + names + ")");
+    if (!graph::zoo::is_zoo_name(source.model)) {
+      std::string names;
+      for (const auto& m : graph::zoo::models()) names += (names.empty() ? "" : ", ") + m.name;
+      throw Error("--model", "'" + source.model + "' is neither an ONNX file nor a zoo model (" + names +
+                                 ", optionally with a variant such as resnet18@w0.5,d0.5,r160)");
     }
     path = graph::zoo::build_model(source.model, {source.sparsity, false}, source.zoo_dir);
   } else if (source.sparsity != 0) {

@@ -55,8 +55,8 @@ void add_schedule_command(CLI::App& app) {
       Table t({"policy", "kind", "options", "description"});
       for (const auto& p : policies::registered_policies()) {
         std::string keys;
-        for (const auto& k : p.option_keys) keys += (keys.empty() ? "" : ",") + k;
-        if (p.uses_thresholds) keys += std::string(keys.empty() ? "" : ",") + "thresholds";
+        for (const auto& k : p.option_keys) keys.append(keys.empty() ? "" : ",").append(k);
+        if (p.uses_thresholds) keys.append(keys.empty() ? "" : ",").append("thresholds");
         t.add_row({p.name, p.online ? "online" : "static", keys.empty() ? "-" : keys, p.description});
       }
       t.print(std::cout);

@@ -8,8 +8,9 @@
 
 namespace sparoa::graph::zoo::detail {
 
-void build_bert_small(OnnxBuilder& b) {
-  constexpr std::int64_t seq = 128, hidden = 512, layers = 4, heads = 8, head_dim = hidden / heads, ffn = 2048;
+void build_bert_small(OnnxBuilder& b, const Variant& v) {
+  constexpr std::int64_t seq = 128, hidden = 512, heads = 8, head_dim = hidden / heads, ffn = 2048;
+  const std::int64_t layers = repeats(4, v);
   constexpr std::int64_t vocab = 30522, positions = 512, token_types = 2;
   constexpr float eps = 1e-12f;
   auto ids = b.input("input_ids", onnx::TensorProto_DataType_INT64, {seq});

@@ -6,18 +6,20 @@
 
 namespace sparoa::graph::zoo::detail {
 
-void build_mobilenetv2(OnnxBuilder& b) {
-  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, 224, 224});
-  x = conv_bn_act(b, "features.0", x, {.in = 3, .out = 32, .kernel = 3, .stride = 2}, Act::relu6);
+void build_mobilenetv2(OnnxBuilder& b, const Variant& v) {
+  const std::int64_t r = image_size(v);
+  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, r, r});
+  x = conv_bn_act(b, "features.0", x, {.in = 3, .out = scaled(32, v), .kernel = 3, .stride = 2}, Act::relu6);
   struct Stage {
     std::int64_t expand, channels, repeats, stride;
   };
   constexpr Stage stages[] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                               {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
-  std::int64_t in = 32;
+  std::int64_t in = scaled(32, v);
   int index = 1;
   for (const auto& stage : stages) {
-    for (std::int64_t i = 0; i < stage.repeats; ++i, ++index) {
+    const std::int64_t channels = scaled(stage.channels, v);
+    for (std::int64_t i = 0; i < repeats(stage.repeats, v); ++i, ++index) {
       const std::string prefix = "features." + std::to_string(index);
       const std::int64_t stride = i == 0 ? stage.stride : 1;
       const std::int64_t hidden = in * stage.expand;
@@ -28,22 +30,25 @@ void build_mobilenetv2(OnnxBuilder& b) {
       y = conv_bn_act(b, prefix + ".dw", y,
                       {.in = hidden, .out = hidden, .kernel = 3, .stride = stride, .groups = hidden},
                       Act::relu6);
-      y = conv_bn_act(b, prefix + ".project", y, {.in = hidden, .out = stage.channels}, Act::none);
-      if (stride == 1 && in == stage.channels) y = b.node("Add", prefix + ".add", {x, y});
+      y = conv_bn_act(b, prefix + ".project", y, {.in = hidden, .out = channels}, Act::none);
+      if (stride == 1 && in == channels) y = b.node("Add", prefix + ".add", {x, y});
       x = y;
-      in = stage.channels;
+      in = channels;
     }
   }
-  x = conv_bn_act(b, "features.18", x, {.in = 320, .out = 1280}, Act::relu6);
+  // torchvision keeps the last layer at 1280 channels for widths below 1.
+  const std::int64_t last = v.width > 1 ? scaled(1280, v) : 1280;
+  x = conv_bn_act(b, "features." + std::to_string(index), x, {.in = in, .out = last}, Act::relu6);
   x = global_pool_flatten(b, "pool", x);
-  x = linear(b, "classifier.1", x, 1280, 1000, "logits");
+  x = linear(b, "classifier.1", x, last, 1000, "logits");
   b.output(x, onnx::TensorProto_DataType_FLOAT, {1000});
 }
 
-void build_mobilenetv3_small(OnnxBuilder& b) {
+void build_mobilenetv3_small(OnnxBuilder& b, const Variant& v) {
   constexpr float eps = 1e-3f;  // torchvision's MobileNetV3 BatchNorm epsilon
-  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, 224, 224});
-  x = conv_bn_act(b, "features.0", x, {.in = 3, .out = 16, .kernel = 3, .stride = 2}, Act::hardswish, eps);
+  const std::int64_t r = image_size(v);
+  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, r, r});
+  x = conv_bn_act(b, "features.0", x, {.in = 3, .out = scaled(16, v), .kernel = 3, .stride = 2}, Act::hardswish, eps);
   struct Block {
     std::int64_t in, kernel, expanded, out;
     bool se;
@@ -59,7 +64,10 @@ void build_mobilenetv3_small(OnnxBuilder& b) {
       {96, 5, 576, 96, true, Act::hardswish, 1},
   };
   int index = 1;
-  for (const auto& blk : blocks) {
+  for (auto blk : blocks) {
+    blk.in = scaled(blk.in, v);
+    blk.expanded = scaled(blk.expanded, v);
+    blk.out = scaled(blk.out, v);
     const std::string prefix = "features." + std::to_string(index++);
     auto y = x;
     if (blk.expanded != blk.in) {
@@ -77,11 +85,11 @@ void build_mobilenetv3_small(OnnxBuilder& b) {
     if (blk.stride == 1 && blk.in == blk.out) y = b.node("Add", prefix + ".add", {x, y});
     x = y;
   }
-  x = conv_bn_act(b, "features.12", x, {.in = 96, .out = 576}, Act::hardswish, eps);
+  x = conv_bn_act(b, "features.12", x, {.in = scaled(96, v), .out = scaled(576, v)}, Act::hardswish, eps);
   x = global_pool_flatten(b, "pool", x);
-  x = linear(b, "classifier.0", x, 576, 1024);
+  x = linear(b, "classifier.0", x, scaled(576, v), scaled(1024, v));
   x = activation(b, "classifier.1", x, Act::hardswish);
-  x = linear(b, "classifier.3", x, 1024, 1000, "logits");
+  x = linear(b, "classifier.3", x, scaled(1024, v), 1000, "logits");
   b.output(x, onnx::TensorProto_DataType_FLOAT, {1000});
 }
 

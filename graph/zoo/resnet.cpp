@@ -8,9 +8,10 @@
 namespace sparoa::graph::zoo::detail {
 namespace {
 
-std::string stem(OnnxBuilder& b) {
-  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, 224, 224});
-  x = conv_bn_act(b, "stem", x, {.in = 3, .out = 64, .kernel = 7, .stride = 2}, Act::relu);
+std::string stem(OnnxBuilder& b, const Variant& v) {
+  const std::int64_t r = image_size(v);
+  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, r, r});
+  x = conv_bn_act(b, "stem", x, {.in = 3, .out = scaled(64, v), .kernel = 7, .stride = 2}, Act::relu);
   return b.node("MaxPool", "stem.maxpool", {x},
                 {{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}});
 }
@@ -40,13 +41,13 @@ std::string bottleneck(OnnxBuilder& b, const std::string& prefix, const std::str
   return b.node("Relu", prefix + ".relu", {y});
 }
 
-void build_resnet(OnnxBuilder& b, const int (&blocks)[4], bool use_bottleneck) {
-  auto x = stem(b);
+void build_resnet(OnnxBuilder& b, const int (&blocks)[4], bool use_bottleneck, const Variant& v) {
+  auto x = stem(b, v);
   const std::int64_t expansion = use_bottleneck ? 4 : 1;
-  std::int64_t in = 64;
+  std::int64_t in = scaled(64, v);
   for (int layer = 0; layer < 4; ++layer) {
-    const std::int64_t planes = std::int64_t{64} << layer;
-    for (int i = 0; i < blocks[layer]; ++i) {
+    const std::int64_t planes = scaled(std::int64_t{64} << layer, v);
+    for (int i = 0; i < repeats(blocks[layer], v); ++i) {
       const std::string prefix = "layer" + std::to_string(layer + 1) + "." + std::to_string(i);
       const std::int64_t stride = (i == 0 && layer > 0) ? 2 : 1;
       x = use_bottleneck ? bottleneck(b, prefix, x, in, planes, stride) : basic_block(b, prefix, x, in, planes, stride);
@@ -54,13 +55,13 @@ void build_resnet(OnnxBuilder& b, const int (&blocks)[4], bool use_bottleneck) {
     }
   }
   x = global_pool_flatten(b, "pool", x);
-  x = linear(b, "fc", x, 512 * expansion, 1000, "logits");
+  x = linear(b, "fc", x, scaled(512, v) * expansion, 1000, "logits");
   b.output(x, onnx::TensorProto_DataType_FLOAT, {1000});
 }
 
 }  // namespace
 
-void build_resnet18(OnnxBuilder& b) { build_resnet(b, {2, 2, 2, 2}, false); }
-void build_resnet50(OnnxBuilder& b) { build_resnet(b, {3, 4, 6, 3}, true); }
+void build_resnet18(OnnxBuilder& b, const Variant& v) { build_resnet(b, {2, 2, 2, 2}, false, v); }
+void build_resnet50(OnnxBuilder& b, const Variant& v) { build_resnet(b, {3, 4, 6, 3}, true, v); }
 
 }  // namespace sparoa::graph::zoo::detail

@@ -25,8 +25,9 @@ std::string max_pool(OnnxBuilder& b, const std::string& name, const std::string&
 
 }  // namespace
 
-void build_squeezenet1_1(OnnxBuilder& b) {
-  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, 224, 224});
+void build_squeezenet1_1(OnnxBuilder& b, const Variant& v) {
+  const std::int64_t r = image_size(v);
+  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, r, r});
   x = conv(b, "features.0", x, {.in = 3, .out = 64, .kernel = 3, .stride = 2, .pad = 0, .bias = true});
   x = b.node("Relu", "features.1", {x});
   x = max_pool(b, "features.2", x);

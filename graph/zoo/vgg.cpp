@@ -6,7 +6,7 @@
 
 namespace sparoa::graph::zoo::detail {
 
-void build_vgg16(OnnxBuilder& b) {
+void build_vgg16(OnnxBuilder& b, const Variant&) {
   constexpr std::int64_t kPool = 0;
   constexpr std::int64_t config[] = {64,  64,  kPool, 128, 128, kPool, 256, 256, 256, kPool,
                                      512, 512, 512,   kPool, 512, 512, 512, kPool};

@@ -7,11 +7,12 @@
 
 namespace sparoa::graph::zoo::detail {
 
-void build_vit_tiny_16(OnnxBuilder& b) {
-  constexpr std::int64_t dim = 192, depth = 12, heads = 3, head_dim = dim / heads, mlp = 768;
-  constexpr std::int64_t patches = (224 / 16) * (224 / 16), tokens = patches + 1;
+void build_vit_tiny_16(OnnxBuilder& b, const Variant& v) {
+  constexpr std::int64_t dim = 192, heads = 3, head_dim = dim / heads, mlp = 768;
+  const std::int64_t depth = repeats(12, v), r = image_size(v);
+  const std::int64_t patches = (r / 16) * (r / 16), tokens = patches + 1;
   constexpr float eps = 1e-6f;
-  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, 224, 224});
+  auto x = b.input("input", onnx::TensorProto_DataType_FLOAT, {3, r, r});
 
   // Patch embedding: a 16x16/16 convolution, then [N, 192, 14, 14] -> [N, 196, 192].
   auto p = b.node("Conv", "patch_embed.proj",

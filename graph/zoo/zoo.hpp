@@ -24,7 +24,27 @@ struct ModelInfo {
 
 // Every model of the zoo, in a fixed order.
 const std::vector<ModelInfo>& models();
-// Throws sparoa::Error listing the valid names when `name` is unknown.
+
+// An architecture variant, written after the name: "resnet18@w0.5,d0.5,r160".
+//   w  width multiplier: every layer's channels (hidden size of transformers is kept)
+//   d  depth multiplier: blocks per stage (CNNs) or layers (transformers), at least one each
+//   r  input resolution (square images; a multiple of 32, or 16 for ViT)
+// Each family takes the knobs that make sense for it (`variant_knobs`); the defaults are the
+// published architecture, whose name has no suffix.
+struct Variant {
+  double width = 1, depth = 1;
+  std::int64_t resolution = 0;  // 0: the standard one
+  bool standard() const { return width == 1 && depth == 1 && resolution == 0; }
+  std::string suffix() const;   // "" or "@w0.5,r160"
+};
+// Splits "name@..." into the zoo name and its variant; throws sparoa::Error naming the text
+// for an unknown knob, a bad number or a knob the family does not take.
+std::pair<std::string, Variant> parse_model_name(const std::string& name);
+std::string variant_knobs(const std::string& base_name);  // "wdr", "wr", "d", ...
+// True when `name` (with or without a variant) names a zoo model.
+bool is_zoo_name(const std::string& name);
+// Throws sparoa::Error listing the valid names when `name` is unknown. Variants share their
+// base's info.
 const ModelInfo& model_info(const std::string& name);
 
 struct Pruning {

@@ -435,3 +435,64 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ZooModel, ::testing::ValuesIn(all_model_names()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
+
+namespace {
+
+sparoa::graph::GraphTotals variant_totals(const std::string& name) {
+  const fs::path dir = fs::path(SPAROA_TEST_DATA_DIR) / "zoo";
+  sparoa::graph::ImportOptions o;
+  o.batch = 1;
+  return sparoa::graph::totals(sparoa::graph::import_onnx(zoo::build_model(name, {}, dir), o));
+}
+
+}  // namespace
+
+TEST(ZooVariants, TheStandardVariantIsTheStandardModelByteForByte) {
+  EXPECT_EQ(zoo::model_file_name("resnet18", {}, 0), zoo::model_file_name("resnet18@w1,d1,r224", {}, 0));
+  EXPECT_EQ(zoo::build_model_bytes("squeezenet1_1", {}, 0), zoo::build_model_bytes("squeezenet1_1@r224", {}, 0));
+  EXPECT_NE(zoo::model_file_name("resnet18", {}, 0), zoo::model_file_name("resnet18@w0.5", {}, 0));
+  EXPECT_EQ(zoo::model_file_name("resnet18@w0.5,r160", {}, 0).rfind("resnet18_w0.5_r160-s0.00-u-", 0), 0u);
+}
+
+TEST(ZooVariants, WidthDepthAndResolutionScaleTheWork) {
+  const auto base = variant_totals("resnet18");
+  // Half the channels: about a quarter of the convolution weights and MACs.
+  const auto narrow = variant_totals("resnet18@w0.5");
+  EXPECT_LT(double(narrow.params), 0.35 * double(base.params));
+  EXPECT_NEAR(narrow.macs / base.macs, 0.25, 0.05);
+  // Half the blocks: fewer operators, same classifier.
+  const auto shallow = variant_totals("resnet18@d0.5");
+  EXPECT_LT(shallow.operators, base.operators);
+  EXPECT_LT(shallow.macs, base.macs);
+  // A 160x160 input: (160/224)^2 of the MACs (the classifier's are unchanged and tiny).
+  const auto small = variant_totals("resnet18@r160");
+  EXPECT_EQ(small.params, base.params);
+  EXPECT_NEAR(small.macs / base.macs, (160.0 * 160.0) / (224.0 * 224.0), 0.01);
+  // Transformers: fewer layers.
+  if (!skip_large()) {
+    EXPECT_LT(variant_totals("bert_small@d0.5").operators, variant_totals("bert_small").operators);
+  }
+  EXPECT_LT(variant_totals("vit_tiny_16@r160").macs, variant_totals("vit_tiny_16").macs);
+}
+
+TEST(ZooVariants, BadVariantsNameTheProblem) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"vgg16@w0.5", "width of vgg16 cannot be changed"},
+      {"bert_small@r160", "resolution of bert_small cannot be changed"},
+      {"resnet18@r100", "multiple of 32"},
+      {"vit_tiny_16@r200", "multiple of 16"},
+      {"resnet18@x2", "expected w<width>"},
+      {"resnet18@wide", "not a number"},
+      {"resnet18@w9", "[0.125, 4]"},
+      {"resnet18@", "empty variant"},
+      {"resnet99@w0.5", "not in the zoo"},
+  };
+  for (const auto& [name, want] : cases) {
+    try {
+      zoo::model_file_name(name, {}, 0);
+      ADD_FAILURE() << name << " accepted";
+    } catch (const sparoa::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << name << ": " << e.what();
+    }
+  }
+}
