@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/model_source.hpp"
 #include "cli/policy_args.hpp"
+#include "cli/state_features.hpp"
 #include "cli/table.hpp"
 #include "policies/compare.hpp"
 #include "sim/fork_evaluator.hpp"
@@ -121,6 +122,7 @@ void add_compare_command(CLI::App& app) {
     ctx.platform = &platform;
     ctx.cost = &cost;
     apply_policy_args(args->policy, ctx);
+    const bool predicted = apply_predictor(args->policy, ctx, state ? state_features(*state, platform) : policies::StateFeatures{});
     policies::CompareOptions o;
     o.objective = policies::Objective::parse(args->objective);
     o.oracle.anneal_runs = args->oracle_runs;
@@ -148,6 +150,10 @@ void add_compare_command(CLI::App& app) {
                              graph::totals(g).weight_sparsity(), platform.name, platform.power_mode, g.batch,
                              evaluator.requests_per_run(), evaluator.requests_per_run() == 1 ? "" : "s",
                              state ? ", state " + args->state : "");
+    if (predicted) {
+      std::cout << fmt::format("thresholds predicted by {}: rho*={:.4g} I*={:.4g}\n", args->policy.predictor,
+                               ctx.thresholds->rho, ctx.thresholds->intensity);
+    }
     print_comparison(std::cout, c);
     if (!args->csv.empty()) write_file_atomically(args->csv, comparison_csv(c, g.name, platform.name));
     if (!args->schedules.empty()) {

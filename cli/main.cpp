@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   sparoa::cli::add_validate_command(app);
   sparoa::cli::add_compare_command(app);
   sparoa::cli::add_tune_command(app);
+  sparoa::cli::add_train_command(app);
   sparoa::cli::add_demo_command(app);  // runs simulations and validations
 #endif
   app.preparse_callback([&](std::size_t) {

@@ -7,7 +7,9 @@
 namespace sparoa::cli {
 
 void add_policy_options(CLI::App& cmd, PolicyArgs& args) {
-  cmd.add_option("--thresholds", args.thresholds, "rho*,I* for the threshold policies (default 0.5,10)");
+  auto* t = cmd.add_option("--thresholds", args.thresholds, "rho*,I* for the threshold policies (default 0.5,10)");
+  cmd.add_option("--predictor", args.predictor, "threshold predictor file (sparoa train thresholds) instead of --thresholds")
+      ->excludes(t);
   cmd.add_option("--option", args.options, "policy option key=value (e.g. mixed=gpu for sparoa); repeatable");
   cmd.add_option("--seed", args.seed, "seed of every random draw")->capture_default_str();
 }
@@ -41,6 +43,14 @@ void apply_policy_args(const PolicyArgs& args, policies::PolicyContext& ctx) {
     }
     ctx.options[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+}
+
+bool apply_predictor(const PolicyArgs& args, policies::PolicyContext& ctx, const policies::StateFeatures& state) {
+  if (args.predictor.empty()) return false;
+  auto predictor = policies::ThresholdPredictor::load(args.predictor);
+  const policies::PlanningModel m(ctx);
+  ctx.thresholds = predictor.predict(policies::predictor_features(m, state));
+  return true;
 }
 
 }  // namespace sparoa::cli

@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "policies/policy.hpp"
+#include "policies/threshold_predictor.hpp"
 
 namespace sparoa::cli {
 
 struct PolicyArgs {
   std::string thresholds;            // "rho,I"
+  std::string predictor;             // threshold predictor file (instead of thresholds)
   std::vector<std::string> options;  // "key=value"
   std::uint64_t seed = 1;
 };
@@ -22,5 +24,9 @@ void add_policy_options(CLI::App& cmd, PolicyArgs& args);
 void apply_policy_args(const PolicyArgs& args, policies::PolicyContext& ctx);
 
 std::optional<graph::Thresholds> parse_thresholds(const std::string& text);  // "" -> nullopt
+
+// With --predictor: ctx.thresholds predicted for ctx's graph and platform under `state`
+// (ctx.graph, platform and cost must be set). Returns whether a predictor was used.
+bool apply_predictor(const PolicyArgs& args, policies::PolicyContext& ctx, const policies::StateFeatures& state);
 
 }  // namespace sparoa::cli

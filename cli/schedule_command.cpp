@@ -74,6 +74,10 @@ void add_schedule_command(CLI::App& app) {
     ctx.platform = &platform;
     ctx.cost = &cost;
     apply_policy_args(run->policy_args, ctx);
+    if (apply_predictor(run->policy_args, ctx, {})) {
+      std::cout << fmt::format("predicted thresholds: rho*={:.4g} I*={:.4g}\n", ctx.thresholds->rho,
+                               ctx.thresholds->intensity);
+    }
     policies::check_options(ctx, info);
     const graph::Schedule s = info.make()->schedule(ctx);
     graph::validate_schedule(s, g, run->out);

@@ -93,6 +93,7 @@ void add_tune_command(CLI::App& app) {
       ctx.platform = &platform;
       ctx.cost = &cost;
       apply_policy_args(args->policy_args, ctx);
+      apply_predictor(args->policy_args, ctx, {});
       policies::check_options(ctx, info);
       sim::EvaluationSetting setting;
       setting.graph = g.get();

@@ -86,6 +86,16 @@ std::string key_of(const std::vector<DeviceChoice>& c) {
 
 }  // namespace
 
+double score_at(const ThresholdSearch& s, const graph::Thresholds& t) {
+  auto cell = [](const std::vector<double>& values, double x) {
+    return std::size_t(std::lower_bound(values.begin(), values.end(), x) - values.begin());
+  };
+  const std::size_t I = s.intensity_candidates.size();
+  const std::size_t r = std::min(cell(s.rho_values, t.rho), s.rho_candidates.size() - 1);
+  const std::size_t i = std::min(cell(s.intensity_values, t.intensity), I - 1);
+  return s.grid_score[r * I + i];
+}
+
 ThresholdSearch search_thresholds(const PolicyContext& ctx, ThresholdUse use, MixedRule mixed, bool best_kernel,
                                   platforms::Evaluator& evaluator, const Objective& objective) {
   const PlanningModel m(ctx);
@@ -97,6 +107,8 @@ ThresholdSearch search_thresholds(const PolicyContext& ctx, ThresholdUse use, Mi
   ThresholdSearch out;
   const graph::Thresholds fallback = ctx.thresholds.value_or(default_thresholds());
   const std::vector<double> rho_values = distinct(rhos), intensity_values = distinct(intensities);
+  out.rho_values = use == ThresholdUse::intensity_only ? std::vector<double>{} : rho_values;
+  out.intensity_values = use == ThresholdUse::sparsity_only ? std::vector<double>{} : intensity_values;
   out.rho_candidates = use == ThresholdUse::intensity_only ? std::vector<double>{fallback.rho}
                                                            : rho_candidates(rho_values);
   out.intensity_candidates = use == ThresholdUse::sparsity_only ? std::vector<double>{fallback.intensity}

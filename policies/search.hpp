@@ -33,10 +33,16 @@ struct ThresholdSearch {
   platforms::Evaluation best_evaluation;
   double best_score = 0;
   std::vector<double> rho_candidates, intensity_candidates;  // one per partition of each axis
+  std::vector<double> rho_values, intensity_values;  // the operators' distinct values (partition edges)
   std::vector<double> grid_score;     // [rho][intensity], row-major
   std::int64_t distinct_schedules = 0;  // candidates that gave different schedules (= runs)
   std::int64_t optimal_cells = 0;
 };
+
+// The score of any thresholds on the searched case, from the grid: the cell they fall in
+// (exact: equal thresholds' partitions give equal schedules). Regret = score_at - 1 for the
+// latency objective.
+double score_at(const ThresholdSearch& s, const graph::Thresholds& t);
 
 // Tries one threshold between each pair of neighbouring values of rho and of intensity among
 // the graph's operators (plus one below and one above all of them), runs each distinct

@@ -1,6 +1,8 @@
 // End-to-end tests of `sparoa schedule --policy` and `sparoa compare`.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "tests/cli/cli_runner.hpp"
 
 namespace sparoa::test::cli {
@@ -90,6 +92,63 @@ TEST(CompareCli, BadInputGivesOneLineAndExitOne) {
     EXPECT_NE(r.err.find(want), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
+}
+
+TEST(TrainCli, LabelsTrainsEvaluatesAndThePredictorDrivesSchedules) {
+  const fs::path config = dir() / "train.yaml";
+  std::ofstream(config) << "models: [squeezenet1_1, \"mobilenetv3_small@w0.75\"]\nsparsity: [0, 0.9]\n"
+                           "platforms: [orin-nano-8gb-15w]\nstates: [idle, \"gpu-busy:0.5\"]\nepochs: 5\n";
+  const fs::path out = dir() / "predictor.bin";
+  fs::remove(out.string() + ".labels");
+  const Result r = run({"train", "thresholds", "--config", config.string(), "-o", out.string(), "--zoo-dir", zoo_dir()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* want : {"labels: 8 cases", "leave-one-family-out", "squeezenet", "mobilenet", "global pair",
+                           "training time"}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  }
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_TRUE(fs::exists(out.string() + ".labels"));
+  const std::string curve = slurp(out.string() + ".curve.csv");
+  EXPECT_EQ(curve.rfind("epoch,train_loss,train_mean_regret,wall_s\n1,", 0), 0u) << curve;
+  EXPECT_EQ(std::count(curve.begin(), curve.end(), '\n'), 6);
+  // The labels are reused when the cases are the same.
+  const Result again = run({"train", "thresholds", "--config", config.string(), "-o", out.string(), "--zoo-dir", zoo_dir()});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("read from"), std::string::npos) << again.out;
+  // The predictor drives the threshold policy.
+  const fs::path schedule = dir() / "predicted.yaml";
+  const Result s = run({"schedule", "-m", "resnet18", "--zoo-dir", zoo_dir(), "-p", "orin-nano-8gb-15w", "--policy",
+                        "sparoa", "--predictor", out.string(), "-o", schedule.string()});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("predicted thresholds: rho*="), std::string::npos) << s.out;
+  // A damaged predictor, a bad config: one line, exit 1.
+  std::string bytes = slurp(out);
+  bytes[bytes.size() / 2] ^= 0x20;
+  const fs::path damaged = dir() / "damaged.bin";
+  std::ofstream(damaged, std::ios::binary) << bytes;
+  const Result d = run({"schedule", "-m", "resnet18", "--zoo-dir", zoo_dir(), "-p", "orin-nano-8gb-15w", "--policy",
+                        "sparoa", "--predictor", damaged.string(), "-o", (dir() / "never.yaml").string()});
+  EXPECT_EQ(d.code, 1);
+  EXPECT_NE(d.err.find("checksum"), std::string::npos) << d.err;
+  EXPECT_NE(d.err.find("damaged.bin"), std::string::npos) << d.err;
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"models: [resnet18]\nplatforms: [orin-nano-8gb-15w]\nepoch: 3\n", "epoch: unknown key"},
+      {"platforms: [orin-nano-8gb-15w]\n", "models: missing"},
+      {"models: [resnet18]\nplatforms: [orin-nano-8gb-15w]\nsparsity: [1.5]\n", "outside [0, 1)"},
+      {"models: [resnet18]\nplatforms: [orin-nano-8gb-15w]\nstates: [\"gpu-busy:2\"]\n", "gpu-busy:2"},
+      {"models: [resnet99]\nplatforms: [orin-nano-8gb-15w]\n", "resnet99"},
+      {"models: [resnet18\n", "not valid YAML"},
+  };
+  for (const auto& [text, want] : bad) {
+    const fs::path f = dir() / "bad-train.yaml";
+    std::ofstream(f) << text;
+    const Result b = run({"train", "thresholds", "--config", f.string(), "-o", (dir() / "never.bin").string(), "--zoo-dir",
+                          zoo_dir(), "--labels", (dir() / "never.labels").string()});
+    EXPECT_EQ(b.code, 1) << want << ": " << b.err;
+    EXPECT_NE(b.err.find(want), std::string::npos) << b.err;
+    EXPECT_EQ(std::count(b.err.begin(), b.err.end(), '\n'), 1) << b.err;
+  }
+  EXPECT_FALSE(fs::exists(dir() / "never.bin"));
 }
 
 TEST(TuneCli, ChoosesTheMostThroughputWithinTheSloOrSaysNoneMeetsIt) {

@@ -10,6 +10,7 @@
 #include "graph/zoo/zoo.hpp"
 #include "policies/compare.hpp"
 #include "policies/threshold_policy.hpp"
+#include "policies/threshold_predictor.hpp"
 #include "sim/fork_evaluator.hpp"
 #include "support/error.hpp"
 #include "tests/graph/onnx_test_models.hpp"
@@ -339,6 +340,74 @@ TEST(Evaluator, SameScheduleSameNumbersAndClearErrors) {
   const auto bad = ev.evaluate({s});
   EXPECT_FALSE(bad[0].ok());
   EXPECT_NE(bad[0].error.find("candidate schedule"), std::string::npos) << bad[0].error;
+}
+
+TEST(ThresholdPredictor, LearnsATinyDatasetAndRoundTripsThroughAFile) {
+  std::vector<PredictorSample> samples;
+  for (const char* platform : {"orin-nano-8gb-15w"}) {
+    for (double sparsity : {0.0, 0.9}) {
+      for (const char* model : {"mobilenetv3_small", "squeezenet1_1"}) {
+        auto c = zoo_case(model, sparsity, platform);
+        auto ev = evaluator_for(*c);
+        const PlanningModel m(c->ctx);
+        PredictorSample s;
+        s.model = model;
+        s.family = model_family(model);
+        s.platform = platform;
+        s.state = "idle";
+        s.sparsity = sparsity;
+        s.features = predictor_features(m, {});
+        s.search = search_thresholds(c->ctx, ThresholdUse::both, MixedRule::cost, false, ev, Objective{});
+        EXPECT_NEAR(s.regret(s.search.best), 0, 1e-9) << "a label is optimal on its own case";
+        samples.push_back(std::move(s));
+      }
+    }
+  }
+  std::vector<const PredictorSample*> all;
+  for (const auto& s : samples) all.push_back(&s);
+  ThresholdPredictor p(3);
+  TrainOptions o;
+  o.epochs = 150;
+  o.minibatch = 2;
+  const auto curve = p.train(all, o);
+  ASSERT_EQ(curve.size(), 150u);
+  // It can learn: the loss falls by more than 10x and the thresholds it predicts for its own
+  // training cases cost little.
+  EXPECT_LT(curve.back().loss, curve.front().loss / 10) << curve.front().loss << " -> " << curve.back().loss;
+  EXPECT_LT(curve.back().mean_regret, 0.05);
+
+  const auto dir = std::filesystem::path(SPAROA_TEST_DATA_DIR) / "policies_test";
+  std::filesystem::create_directories(dir);
+  p.save(dir / "predictor.bin");
+  ThresholdPredictor q = ThresholdPredictor::load(dir / "predictor.bin");
+  for (const auto* s : all) {
+    const auto a = p.predict(s->features), b = q.predict(s->features);
+    EXPECT_EQ(a.rho, b.rho);
+    EXPECT_EQ(a.intensity, b.intensity);
+  }
+  save_samples(dir / "samples.bin", samples);
+  const auto back = load_samples(dir / "samples.bin");
+  ASSERT_EQ(back.size(), samples.size());
+  for (std::size_t k = 0; k < back.size(); ++k) {
+    EXPECT_EQ(back[k].model, samples[k].model);
+    EXPECT_EQ(back[k].search.grid_score, samples[k].search.grid_score);
+    EXPECT_EQ(back[k].features, samples[k].features);
+  }
+  try {
+    ThresholdPredictor::load(dir / "samples.bin");
+    ADD_FAILURE() << "loaded labels as a predictor";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a threshold predictor"), std::string::npos) << e.what();
+  }
+  // The best global pair is one of the labels and no worse on the set than any other label.
+  const auto global = best_global_thresholds(all);
+  double g = 0;
+  for (const auto* s : all) g += s->regret(global);
+  for (const auto* c : all) {
+    double r = 0;
+    for (const auto* s : all) r += s->regret(c->search.best);
+    EXPECT_LE(g, r + 1e-12);
+  }
 }
 
 }  // namespace
