@@ -17,6 +17,7 @@ void add_bench_command(CLI::App& app);     // only in builds with SimGrid
 void add_validate_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_tune_command(CLI::App& app);
+void add_train_rl_command(CLI::App& train);  // `train rl`, called by add_train_command
 void add_train_command(CLI::App& app);     // only in builds with SimGrid: the threshold predictor      // only in builds with SimGrid: batch size and timeout for an SLO   // only in builds with SimGrid: every policy side by side  // only in builds with SimGrid: hw replay against the simulator
 
 }  // namespace sparoa::cli

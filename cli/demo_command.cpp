@@ -148,13 +148,24 @@ void add_demo_command(CLI::App& app) {
     std::cout << '\n';
 
     // 3. Every policy side by side, with the oracle and the lower bound.
-    std::cout << "== 3/6 policies compared in the simulator (sparoa compare): latency of one inference, energy, "
-                 "speedups, gap to the oracle\n";
+    std::cout << "== 3/6 a small SAC agent trained in the simulator (sparoa train rl, experiments/rl/demo.yaml), then "
+                 "every policy compared (sparoa compare): latency of one inference, energy, speedups, gap to the oracle\n";
+    const fs::path agent = out / "agent.bin";
+    run_step({"train", "rl", "--config", (fs::path(SPAROA_SOURCE_DIR) / "experiments/rl/demo.yaml").string(), "--zoo-dir",
+              zoo, "-o", agent.string(), "-q"},
+             out / "train-rl.log");
+    {
+      std::ifstream log(out / "train-rl.log");
+      for (std::string line; std::getline(log, line);) {
+        if (line.rfind("trained:", 0) == 0 || line.rfind("curriculum:", 0) == 0) std::cout << line << '\n';
+      }
+      std::cout << '\n';
+    }
     for (const auto& [model, platform] : {std::pair<std::string, std::string>{"mobilenetv3_small", "agx-orin-64gb-maxn"},
                                           std::pair<std::string, std::string>{"resnet18", "orin-nano-8gb-15w"}}) {
       const std::string stem = fmt::format("compare-{}-{}", model, platform);
       run_step({"compare", "-m", model, "--sparsity", "0.9", "--zoo-dir", zoo, "-p", platform, "--oracle-runs", "60",
-                "--csv", (out / (stem + ".csv")).string()},
+                "--agent", agent.string(), "--csv", (out / (stem + ".csv")).string()},
                out / (stem + ".log"));
       std::ifstream log(out / (stem + ".log"));
       std::cout << log.rdbuf() << '\n';
@@ -214,6 +225,7 @@ void add_demo_command(CLI::App& app) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << fmt::format("\nFiles in {}:\n", out.string())
               << "  sim-<model>-<placement>.json    simulated timelines (open in https://ui.perfetto.dev)\n"
+              << "  agent.bin, agent.bin.curve.*    the small rl agent and its learning curve (CSV, PNG)\n"
               << "  compare-<model>-<platform>.csv  every policy's latency, energy and speedups\n"
               << "  profile-*.csv                   per-operator timings of this machine\n"
               << "  host-2core-2lanes-fitted.yaml   the calibrated platform\n"

@@ -11,6 +11,7 @@ void add_policy_options(CLI::App& cmd, PolicyArgs& args) {
   cmd.add_option("--predictor", args.predictor, "threshold predictor file (sparoa train thresholds) instead of --thresholds")
       ->excludes(t);
   cmd.add_option("--option", args.options, "policy option key=value (e.g. mixed=gpu for sparoa); repeatable");
+  cmd.add_option("--agent", args.agent, "agent file of the rl policy (sparoa train rl)");
   cmd.add_option("--seed", args.seed, "seed of every random draw")->capture_default_str();
 }
 
@@ -43,6 +44,7 @@ void apply_policy_args(const PolicyArgs& args, policies::PolicyContext& ctx) {
     }
     ctx.options[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  if (!args.agent.empty()) ctx.options["agent"] = args.agent;
 }
 
 bool apply_predictor(const PolicyArgs& args, policies::PolicyContext& ctx, const policies::StateFeatures& state) {

@@ -14,6 +14,7 @@ namespace sparoa::cli {
 struct PolicyArgs {
   std::string thresholds;            // "rho,I"
   std::string predictor;             // threshold predictor file (instead of thresholds)
+  std::string agent;                 // rl agent file (sparoa train rl): the rl policy's option agent=
   std::vector<std::string> options;  // "key=value"
   std::uint64_t seed = 1;
 };

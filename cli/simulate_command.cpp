@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_source.hpp"
+#include "cli/policy_args.hpp"
 #include "cli/table.hpp"
 #include "graph/schedule.hpp"
 #include "platforms/reference_placements.hpp"
@@ -49,6 +50,8 @@ void add_simulate_command(CLI::App& app) {
     std::string platform;
     std::string schedule;
     std::string policy;
+    std::string agent;
+    std::vector<std::string> options;
     std::string arrivals = "closed";
     std::int64_t requests = 100;
     double batch_timeout_us = 0;
@@ -69,8 +72,11 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("--zoo-dir", args->model.zoo_dir, "where zoo models are built and cached")->capture_default_str();
   cmd->add_option("--platform,-p", args->platform, "platform YAML file or shipped platform name")->required();
   auto* schedule = cmd->add_option("--schedule,-s", args->schedule, "static schedule YAML");
-  auto* policy = cmd->add_option("--policy", args->policy, "online placement: cpu-only or gpu-only");
+  auto* policy = cmd->add_option("--policy", args->policy,
+                                 "online placement: cpu-only, gpu-only or an online policy (greedy-eft, rl, ...)");
   schedule->excludes(policy);
+  cmd->add_option("--agent", args->agent, "agent file of the rl policy (sparoa train rl)");
+  cmd->add_option("--option", args->options, "online policy option key=value; repeatable");
   auto* batch = cmd->add_option("--batch,-b", args->model.batch,
                                 "batch size: the model is bound to it and requests are batched up to it "
                                 "(default: the schedule's, else 1)")
@@ -91,7 +97,7 @@ void add_simulate_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->callback([args, batch] {
     if (args->schedule.empty() && args->policy.empty()) {
-      throw Error("simulate", "give --schedule FILE or --policy cpu-only|gpu-only");
+      throw Error("simulate", "give --schedule FILE or --policy NAME (cpu-only, gpu-only, greedy-eft, rl, ...)");
     }
     const auto platform_path = platforms::resolve_platform_path(args->platform);
     const platforms::Platform platform = platforms::read_platform(platform_path);
@@ -113,8 +119,24 @@ void add_simulate_command(CLI::App& app) {
     const auto state = args->state.empty() ? std::optional<sim::StateTrace>()
                                             : std::optional<sim::StateTrace>(sim::read_state_trace(args->state, platform));
     std::unique_ptr<platforms::OnlinePolicy> policy;
-    if (!args->policy.empty()) {
+    const platforms::CostModel cost(platform);
+    policies::PolicyContext ctx;  // outlives the policy, which points into it
+    if (args->policy == "cpu-only" || args->policy == "gpu-only") {
       policy = platforms::make_reference_policy(platform, platforms::parse_reference_placement(args->policy));
+    } else if (!args->policy.empty()) {
+      const policies::PolicyInfo& info = policies::policy_info(args->policy);
+      if (!info.online) throw Error("--policy " + args->policy, "is a static policy: write its schedule with `sparoa schedule`");
+      ctx.graph = &g;
+      ctx.platform = &platform;
+      ctx.cost = &cost;
+      ctx.seed = args->seed;
+      PolicyArgs pa;
+      pa.options = args->options;
+      pa.agent = args->agent;
+      pa.seed = args->seed;
+      apply_policy_args(pa, ctx);
+      policies::check_options(ctx, info);
+      policy = policies::make_policy(args->policy)->online(ctx);
     }
     sim::SimulationOptions o;
     o.graph = &g;

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <random>
+
 #include "support/error.hpp"
 
 namespace sparoa::cli {
@@ -48,6 +51,55 @@ NamedState named_state(const std::string& text, const platforms::Platform& p) {
   if (target.empty()) throw Error("state '" + text + "'", "platform " + p.name + " has no such device");
   s.trace_text = fmt::format("time_us,action,target,value\n0,background,{},{}\n", target, load);
   return s;
+}
+
+bool is_dynamic_state(const std::string& kind) {
+  return kind == "idle" || kind == "dvfs" || kind == "gpu-bursts" || kind == "cpu-bursts" || kind == "dram-heavy";
+}
+
+std::string dynamic_state_text(const std::string& kind, std::uint64_t seed, const platforms::Platform& p, double horizon_s) {
+  if (!is_dynamic_state(kind)) {
+    throw Error("state '" + kind + "'", "expected idle, dvfs, gpu-bursts, cpu-bursts, dram-heavy or a trace file");
+  }
+  if (kind == "idle") return {};
+  std::mt19937_64 rng(seed);
+  // From raw bits, so that every standard library draws the same.
+  auto uniform = [&](double lo, double hi) { return lo + (hi - lo) * double(rng() >> 11) * 0x1.0p-53; };
+  std::string text = "time_us,action,target,value\n";
+  auto line = [&](double t_s, const std::string& action, const std::string& target, const std::string& value) {
+    text += fmt::format("{},{},{},{}\n", std::int64_t(std::llround(t_s * 1e6)), action, target, value);
+  };
+  if (kind == "dvfs") {
+    const std::string gpu = first_of(p, platforms::DeviceKind::gpu);
+    const platforms::Device* dev = gpu.empty() ? nullptr : p.find_device(gpu);
+    if (p.power_modes.size() < 2 && (dev == nullptr || dev->pstates.size() < 2)) {
+      throw Error("state 'dvfs'", "platform " + p.name + " has one power mode and no GPU pstates to change between");
+    }
+    for (double t = uniform(0.01, 0.04); t < horizon_s; t += uniform(0.01, 0.04)) {
+      if (p.power_modes.size() >= 2) {
+        line(t, "power_mode", p.power_modes[rng() % p.power_modes.size()].name, "");
+      } else {
+        line(t, "pstate", gpu, fmt::format("{}", dev->pstates[rng() % dev->pstates.size()].freq_MHz));
+      }
+    }
+  } else if (kind == "gpu-bursts" || kind == "cpu-bursts") {
+    const std::string target = first_of(p, kind == "gpu-bursts" ? platforms::DeviceKind::gpu : platforms::DeviceKind::cpu);
+    if (target.empty()) throw Error("state '" + kind + "'", "platform " + p.name + " has no such device");
+    for (double t = uniform(0.005, 0.04); t < horizon_s;) {
+      line(t, "background", target, fmt::format("{:.3f}", uniform(0.4, 0.9)));
+      t += uniform(0.005, 0.04);
+      line(t, "background", target, "0");
+      t += uniform(0.005, 0.04);
+    }
+  } else {  // dram-heavy
+    const std::string cpu = first_of(p, platforms::DeviceKind::cpu);
+    const std::string dram = p.memory_domains.front().id;
+    for (double t = 0; t < horizon_s; t += uniform(0.01, 0.05)) {
+      line(t, "background", dram, fmt::format("{:.3f}", uniform(0.3, 0.8)));
+      if (!cpu.empty()) line(t, "background", cpu, fmt::format("{:.3f}", uniform(0.0, 0.5)));
+    }
+  }
+  return text;
 }
 
 policies::StateFeatures state_features(const sim::StateTrace& trace, const platforms::Platform& p) {

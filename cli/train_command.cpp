@@ -168,6 +168,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--zoo-dir", args->zoo_dir, "where zoo models are built and cached")->capture_default_str();
   cmd->add_option("--jobs,-j", args->jobs, "simulations and trainings at once (default: one per CPU)")
       ->check(CLI::NonNegativeNumber);
+  add_train_rl_command(*train);
   cmd->callback([args] {
     const TrainConfig c = read_config(args->config);
     const int jobs = args->jobs > 0 ? args->jobs : int(std::max(1u, std::thread::hardware_concurrency()));

@@ -4,6 +4,7 @@
 // policy to an Evaluator and get back what a run of them measured; the simulator implements
 // it (sim/fork_evaluator.hpp), so policies/ stays free of SimGrid.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,31 @@ class Evaluator {
   virtual std::int64_t runs() const = 0;
   // Batch size of the setting's graph: schedules must carry it.
   virtual std::int64_t batch() const = 0;
+};
+
+// Episodes of an online policy in worker processes, for learning (policies/rl). A job runs
+// `requests` requests of one of the runner's settings (model, platform, state trace), one at
+// a time, placed by `policy`; the policy lives in the worker as a copy of the parent's state
+// when start() was called, so what it learns there comes back only through `result`, which
+// the worker calls after its run.
+struct RolloutJob {
+  std::size_t setting = 0;
+  OnlinePolicy* policy = nullptr;
+  std::int64_t requests = 1;
+  std::uint64_t seed = 1;  // of the run's own draws (arrivals)
+  std::function<std::string()> result;
+};
+
+class RolloutRunner {
+ public:
+  virtual ~RolloutRunner() = default;
+  virtual std::size_t settings() const = 0;
+  // Starts every job in a worker of its own and returns at once, so that the caller can
+  // learn while they run. At most one set of jobs is out at a time.
+  virtual void start(std::vector<RolloutJob> jobs) = 0;
+  // Waits for the jobs of the last start(); their results in job order. Throws
+  // sparoa::Error naming the setting when a worker failed.
+  virtual std::vector<std::string> finish() = 0;
 };
 
 }  // namespace sparoa::platforms

@@ -36,6 +36,9 @@ struct DomainState {
 struct Observation {
   double time_s = 0;  // simulated (or wall) time since the start of the run
   double window_s = 0;  // averaging window of busy_fraction
+  // Energy the whole board used since the start of the run (devices, idle and static power
+  // included); 0 where nothing measures it.
+  double energy_J = 0;
   std::string power_mode;
   std::vector<DeviceState> devices;
   std::vector<DomainState> memory_domains;
@@ -47,6 +50,7 @@ struct Observation {
   graph::Features features;
   std::vector<std::string> kernels;  // kernels it may use ("dense", maybe "sparse")
   std::int64_t batch = 1;            // requests in the batch it belongs to
+  std::int64_t batch_id = 0;         // which batch (0, 1, ... in the order batches start)
   int depth = 0;                     // longest path from a graph input, in operators
   double remaining_critical_path_s = 0;  // by the cost model, best device per operator, this op included
   std::optional<graph::Thresholds> thresholds;  // when a predictor is in use
@@ -60,11 +64,21 @@ struct Placement {
   std::string kernel = "dense";
 };
 
+// Told to an online policy when a batch has finished (a learning policy closes its episode).
+struct BatchDone {
+  std::int64_t batch_id = 0;
+  std::int64_t requests = 0;
+  double time_s = 0;          // when its last output arrived
+  double latency_mean_s = 0;  // over its requests, from arrival
+  double energy_J = 0;        // the board's energy since the start of the run, as in Observation
+};
+
 class OnlinePolicy {
  public:
   virtual ~OnlinePolicy() = default;
   virtual std::string name() const = 0;
   virtual Placement place(const Observation& obs) = 0;
+  virtual void batch_done(const BatchDone&) {}
 };
 
 }  // namespace sparoa::platforms

@@ -28,6 +28,7 @@ Comparison compare_policies(const PolicyContext& ctx, platforms::Evaluator& eval
   std::vector<graph::Schedule> batch;
   std::vector<std::size_t> batch_row;
   for (const PolicyInfo& info : infos) {
+    if (options.policies.empty() && !info.requires_option.empty() && ctx.options.count(info.requires_option) == 0) continue;
     CompareRow row;
     row.policy = info.name;
     row.baseline = is_baseline(info.name);

@@ -61,6 +61,9 @@ struct PolicyInfo {
   std::vector<std::string> option_keys;  // the PolicyContext::options it reads
   bool uses_thresholds = false;          // reads PolicyContext::thresholds
   bool online = false;                   // online() returns a policy
+  // An option without which the policy cannot run (rl: its agent file); `sparoa compare`
+  // leaves the policy out unless it is given or the policy is named.
+  std::string requires_option;
   std::function<std::unique_ptr<Policy>()> make;
 };
 

@@ -84,6 +84,12 @@ struct Batch {
   int outputs_left = 0;  // output deliveries (transfers to the host device) not finished
   std::int64_t seq = 0;  // online: placement sequence
   std::vector<std::int64_t> order_key;  // online: placement sequence per op
+  // Online: predecessors not yet issued (a CPU one issues when it finishes, a GPU one when
+  // its kernel is launched); the operator is placed when this reaches 0.
+  std::vector<int> unissued;
+  // Online: consumers placed on another device before the producer finished, per producer:
+  // (device, consumers) whose transfer starts when it finishes.
+  std::vector<std::vector<std::pair<std::size_t, std::vector<int>>>> deferred;
 };
 
 struct Item {
@@ -147,6 +153,11 @@ class Executor {
   bool try_form_batch();
   void start_batch(std::vector<std::int64_t> ids, std::vector<double> arrivals);
   void finish_batch(Batch* b);
+  double board_energy_J() const {
+    double joules = board_.static_energy_J();
+    for (std::size_t d = 0; d < board_.devices().size(); ++d) joules += board_.consumed_energy_J(d);
+    return joules;
+  }
 
   // the lanes
   void pump();
@@ -167,6 +178,9 @@ class Executor {
 
   // online decisions
   void place(Batch* b, int op);
+  // Online: `op` was issued (finished on a CPU lane, launched on a GPU lane); successors
+  // whose every predecessor is issued get placed.
+  void issue_to_successors(Batch* b, int op);
   platforms::Observation observe(Batch* b, int op);
   int lane_index(const std::string& id) const;
 
@@ -445,6 +459,8 @@ void Executor::start_batch(std::vector<std::int64_t> ids, std::vector<double> ar
     }
     for (std::size_t i = 0; i < n; ++i) issue_input_transfers(b, int(i));
   } else {
+    b->unissued = b->preds_left;
+    b->deferred.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       if (b->preds_left[i] == 0) place(b, int(i));
     }
@@ -453,9 +469,22 @@ void Executor::start_batch(std::vector<std::int64_t> ids, std::vector<double> ar
 
 void Executor::finish_batch(Batch* b) {
   const double now = sg4::Engine::get_clock();
-  for (std::size_t r = 0; r < b->requests.size(); ++r) latencies_.push_back(now - b->arrivals[r]);
+  double latency_sum = 0;
+  for (std::size_t r = 0; r < b->requests.size(); ++r) {
+    latencies_.push_back(now - b->arrivals[r]);
+    latency_sum += now - b->arrivals[r];
+  }
   completed_ += b->size;
   last_completion_ = now;
+  if (online_) {
+    platforms::BatchDone done;
+    done.batch_id = b->id;
+    done.requests = b->size;
+    done.time_s = now;
+    done.latency_mean_s = b->requests.empty() ? 0 : latency_sum / double(b->requests.size());
+    done.energy_J = board_energy_J();
+    o_.policy->batch_done(done);
+  }
   // Closed loop: each answered client sends its next request now.
   if (o_.arrivals.kind == ArrivalSpec::Kind::closed) {
     for (std::int64_t r = 0; r < b->size && issued_ < o_.requests; ++r) arrive(now);
@@ -476,6 +505,7 @@ platforms::Observation Executor::observe(Batch* b, int op) {
   const double now = sg4::Engine::get_clock();
   obs.time_s = now;
   obs.window_s = o_.busy_window_s;
+  obs.energy_J = board_energy_J();
   obs.power_mode = board_.power_mode();
   for (std::size_t d = 0; d < board_.devices().size(); ++d) {
     const DeviceRuntime& rt = board_.devices()[d];
@@ -512,6 +542,7 @@ platforms::Observation Executor::observe(Batch* b, int op) {
   obs.features = info.features;
   obs.kernels = info.kernels;
   obs.batch = b->size;
+  obs.batch_id = b->id;
   obs.depth = info.depth;
   obs.remaining_critical_path_s = info.remaining_critical_path_s;
   return obs;
@@ -568,6 +599,19 @@ void Executor::place(Batch* b, int op) {
     const std::size_t pdev = lanes_[std::size_t(b->lane[std::size_t(pr)])].device;
     if (pdev == dev) continue;
     const std::uint64_t bit = std::uint64_t(1) << dev;
+    if (!b->finished[std::size_t(pr)]) {
+      // A GPU producer launched but still running: its outputs move when it finishes.
+      auto& waiting = b->deferred[std::size_t(pr)];
+      auto it = std::find_if(waiting.begin(), waiting.end(), [&](const auto& e) { return e.first == dev; });
+      if (it == waiting.end()) {
+        waiting.push_back({dev, {op}});
+      } else {
+        it->second.push_back(op);
+      }
+      b->transfer_issued[std::size_t(pr)] |= bit;
+      ++b->inputs_left[std::size_t(op)];
+      continue;
+    }
     if (b->transfer_issued[std::size_t(pr)] & bit) {
       // Already moving (or moved) for another consumer on this device: wait for it if still running.
       for (auto& pend : pending_) {
@@ -581,6 +625,12 @@ void Executor::place(Batch* b, int op) {
     b->transfer_issued[std::size_t(pr)] |= bit;
     start_transfer(b, pr, pdev, dev, lane, ops_[std::size_t(pr)].output_bytes, {op}, false, {});
     ++b->inputs_left[std::size_t(op)];
+  }
+}
+
+void Executor::issue_to_successors(Batch* b, int op) {
+  for (int s : ops_[std::size_t(op)].succs) {
+    if (--b->unissued[std::size_t(s)] == 0 && !b->placed[std::size_t(s)]) place(b, s);
   }
 }
 
@@ -632,6 +682,12 @@ void Executor::issue_transfers_after(Batch* b, int op) {
       for (int c : consumers) ++b->inputs_left[std::size_t(c)];
       start_transfer(b, op, src, dev, dst_lane, info.output_bytes, consumers, false, {});
     }
+  } else {
+    // Consumers placed elsewhere while this operator ran (their inputs_left already count it).
+    for (auto& [dev, consumers] : b->deferred[std::size_t(op)]) {
+      start_transfer(b, op, src, dev, b->lane[std::size_t(consumers.front())], info.output_bytes, consumers, false, {});
+    }
+    b->deferred[std::size_t(op)].clear();
   }
   if (info.graph_output_bytes > 0 && src != host_device_) {
     ++b->outputs_left;
@@ -703,7 +759,7 @@ bool Executor::cpu_item_ready(const Item& it) const {
 }
 
 bool Executor::launch_ready(const Item& it) const {
-  if (online_) return true;  // placed only once every predecessor finished
+  if (online_) return true;  // placed only once every predecessor was issued
   return it.batch->launch_blockers[std::size_t(it.op)] == 0;
 }
 
@@ -967,9 +1023,11 @@ void Executor::on_complete(Pending p) {
         const auto si = std::size_t(s);
         --b->preds_left[si];
         if (!online_ && on_cpu && lanes_[std::size_t(b->lane[si])].gpu) --b->launch_blockers[si];
-        if (online_ && b->preds_left[si] == 0) place(b, s);
       }
+      // Transfers to consumers placed while it ran go first: a consumer placed below joins
+      // them instead of starting its own.
       issue_transfers_after(b, p.op);
+      if (online_ && on_cpu) issue_to_successors(b, p.op);
       break;
     }
     case Phase::launch: {
@@ -981,6 +1039,7 @@ void Executor::on_complete(Pending p) {
       ++launches_;
       energy_attributed_[p.device] += joules;
       b->launched[op] = 1;
+      if (online_) issue_to_successors(b, int(op));
       if (!online_) {
         for (int s : ops_[op].succs) {
           const auto si = std::size_t(s);

@@ -5,11 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <deque>
 #include <exception>
 #include <thread>
 
+#include "sim/pipe_io.hpp"
 #include "support/error.hpp"
 
 namespace sparoa::sim {
@@ -21,30 +24,6 @@ struct Wire {
   std::int64_t requests;
   std::uint32_t error_length;
 };
-
-bool write_all(int fd, const void* data, std::size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t k = ::write(fd, p, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    p += k;
-    n -= std::size_t(k);
-  }
-  return true;
-}
-
-std::string read_all(int fd) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t k = ::read(fd, buf, sizeof buf);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) break;
-    out.append(buf, std::size_t(k));
-  }
-  return out;
-}
 
 // Runs in the child: simulate, send, leave without running the parent's exit handlers.
 [[noreturn]] void child_main(int fd, const SimulationOptions& options) {
@@ -107,6 +86,10 @@ platforms::Evaluation collect(const Child& c) {
 }
 
 Child spawn(const SimulationOptions& options, std::size_t index) {
+  // Whatever the parent buffered would otherwise be written again by the child.
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
   int fds[2];
   if (::pipe(fds) != 0) throw Error("evaluator", std::string("pipe: ") + std::strerror(errno));
   const pid_t pid = ::fork();

@@ -9,6 +9,7 @@
 #include "graph/onnx_import.hpp"
 #include "graph/zoo/zoo.hpp"
 #include "policies/compare.hpp"
+#include "policies/rl/sac.hpp"
 #include "policies/threshold_policy.hpp"
 #include "policies/threshold_predictor.hpp"
 #include "sim/fork_evaluator.hpp"
@@ -180,18 +181,26 @@ TEST(Policies, RegistryListsEveryPolicyAndRefusesUnknownNamesAndOptions) {
 }
 
 TEST(Policies, EverySchedulValidatesAndRunsInTheSimulator) {
+  // The rl policy needs an agent: an untrained one will do here.
+  const std::string agent = "policies_test_agent.bin";
+  rl::SacAgent(rl::SacConfig{}, 1).save(agent, "untrained");
   for (const char* platform : {"agx-orin-64gb-maxn", "orin-nano-8gb-15w"}) {
     auto c = zoo_case("mobilenetv3_small", 0.5, platform);
     auto ev = evaluator_for(*c);
     std::vector<graph::Schedule> schedules;
     for (const auto& info : registered_policies()) {
       SCOPED_TRACE(info.name + " on " + platform);
-      const graph::Schedule s = info.make()->schedule(c->ctx);
+      PolicyContext ctx = c->ctx;
+      if (!info.requires_option.empty()) {
+        EXPECT_THROW(info.make()->schedule(ctx), Error);
+        ctx.options[info.requires_option] = agent;
+      }
+      const graph::Schedule s = info.make()->schedule(ctx);
       EXPECT_NO_THROW(graph::validate_schedule(s, c->g, info.name));
       EXPECT_EQ(s.platform_name, c->p.name);
       schedules.push_back(s);
       if (info.online) {
-        auto online = info.make()->online(c->ctx);
+        auto online = info.make()->online(ctx);
         ASSERT_NE(online, nullptr);
         const auto e = ev.evaluate_online(*online);
         EXPECT_TRUE(e.ok()) << e.error;

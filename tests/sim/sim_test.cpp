@@ -602,6 +602,26 @@ TEST(SimPolicy, OnlineCpuOnlyMatchesTheStaticSchedule) {
   EXPECT_EQ(online.summary.energy_J, fixed.summary.energy_J);
 }
 
+// Online placement is asynchronous: an operator is placed once its predecessors are issued
+// (a GPU one when launched), so the launch of a GPU operator overlaps its producer's kernel
+// exactly as in a static schedule, instead of waiting for the producer to finish.
+TEST(SimPolicy, OnlineGpuOnlyLaunchesAheadLikeTheStaticSchedule) {
+  const auto model = conv_relu_model();
+  SimRun run;
+  run.requests = 3;
+  PlatformKnobs k;
+  k.launch_us = 50;  // far more than relu's kernel: a serial launch would show
+  run.knobs = k;
+  run.policy = "gpu-only";
+  const ChildResult online = simulate(run, model, {{"conv", "gpu0"}, {"relu", "gpu0"}});
+  run.policy.clear();
+  const ChildResult fixed = simulate(run, model, {{"conv", "gpu0"}, {"relu", "gpu0"}});
+  ASSERT_TRUE(online.ok) << online.error;
+  ASSERT_TRUE(fixed.ok) << fixed.error;
+  EXPECT_DOUBLE_EQ(online.summary.latency_mean_s, fixed.summary.latency_mean_s);
+  EXPECT_DOUBLE_EQ(online.summary.energy_J, fixed.summary.energy_J);
+}
+
 TEST(SimPolicy, ScheduleForAnotherModelIsRefused) {
   const auto model = conv_model();
   const ChildResult r = run_in_child([&] {
