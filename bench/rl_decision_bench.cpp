@@ -82,8 +82,6 @@ void BM_RlDecision(benchmark::State& state) {
     benchmark::DoNotOptimize(policy.place(s.obs[i]));
     i = (i + 1) % s.obs.size();
   }
-  state.counters["us_per_decision"] = benchmark::Counter(double(state.iterations()) * 1e-6,
-                                                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 void BM_GreedyEftDecision(benchmark::State& state) {
@@ -94,8 +92,6 @@ void BM_GreedyEftDecision(benchmark::State& state) {
     benchmark::DoNotOptimize(policy->place(s.obs[i]));
     i = (i + 1) % s.obs.size();
   }
-  state.counters["us_per_decision"] = benchmark::Counter(double(state.iterations()) * 1e-6,
-                                                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 // The learner's side: one SAC gradient step (both critics, the actor, the temperature) on a

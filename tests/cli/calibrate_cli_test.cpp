@@ -190,8 +190,10 @@ TEST(DemoCli, RunsTheWholeLoopAndSaysWhereEachFileIs) {
   EXPECT_NE(r.out.find("parameters fitted from"), std::string::npos) << "the calibration";
   EXPECT_TRUE(std::regex_search(r.out, std::regex("\n(oracle) +[0-9.]+ +[0-9.]+"))) << "the compare table's oracle";
   EXPECT_NE(r.out.find("sparoa*"), std::string::npos) << "the compare table's searched thresholds";
+  EXPECT_NE(r.out.find("trained:"), std::string::npos) << "the rl training run";
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("\n(rl) +[0-9.]+ +[0-9.]+"))) << "the compare table's rl row";
   EXPECT_NE(r.out.find("uncalibrated"), std::string::npos) << "the error table";
-  for (const std::string f : {"sim-resnet18-gpu-only.json", "host-2core-2lanes-fitted.yaml", "validate-fitted.json",
+  for (const std::string f : {"agent.bin", "agent.bin.curve.csv", "sim-resnet18-gpu-only.json", "host-2core-2lanes-fitted.yaml", "validate-fitted.json",
                               "validate-uncalibrated.csv", "validate-fitted.csv"}) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
   }

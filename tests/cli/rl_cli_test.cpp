@@ -71,6 +71,14 @@ TEST(TrainRlCli, TrainsAnAgentThatSchedulesSimulatesAndCompares) {
   const Result replay = run({"simulate", "-m", "squeezenet1_1", "--zoo-dir", zoo_dir(), "-p", "orin-nano-8gb-15w",
                              "--schedule", sched.string(), "-n", "2"});
   EXPECT_EQ(replay.code, 0) << replay.err;
+  // Frozen for this machine's two-lane host platform, the hardware backend replays it.
+  const fs::path host = dir() / "rl-host.yaml";
+  const Result h = run({"schedule", "-m", "squeezenet1_1", "--zoo-dir", zoo_dir(), "-p", "host-2core-2lanes", "--policy",
+                        "rl", "--agent", agent.string(), "-o", host.string()});
+  ASSERT_EQ(h.code, 0) << h.err;
+  const Result hw = run({"run", "-m", "squeezenet1_1", "--zoo-dir", zoo_dir(), "-p", "host-2core-2lanes", "-s",
+                         host.string(), "-n", "1", "--warmup", "1", "--verify"});
+  EXPECT_EQ(hw.code, 0) << hw.err;
   const Result online = run({"simulate", "-m", "squeezenet1_1", "--zoo-dir", zoo_dir(), "-p", "orin-nano-8gb-15w",
                              "--policy", "rl", "--agent", agent.string(), "-n", "3"});
   ASSERT_EQ(online.code, 0) << online.err;
