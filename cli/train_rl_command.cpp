@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "cli/model_source.hpp"
 #include "cli/state_features.hpp"
+#include "cli/yaml_config.hpp"
 #include "policies/rl/trainer.hpp"
 #include "sim/fork_rollouts.hpp"
 #include "support/atomic_file.hpp"
@@ -38,23 +39,10 @@ struct RlConfig {
 };
 
 RlConfig read_rl_config(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw Error(path, "cannot read the training config");
-  } catch (const YAML::Exception& e) {
-    throw Error(path, std::string("not valid YAML: ") + e.what());
-  }
-  if (!root.IsMap()) throw Error(path, "expected a mapping of keys");
+  const YAML::Node root = load_config_map(path);
   RlConfig c;
   c.dir = fs::path(path).parent_path();
-  auto strings = [&](const YAML::Node& n, const std::string& key) {
-    if (!n.IsSequence() || n.size() == 0) throw Error(path + ": " + key, "expected a non-empty list");
-    std::vector<std::string> out;
-    for (const auto& x : n) out.push_back(x.as<std::string>());
-    return out;
-  };
+  auto strings = [&](const YAML::Node& n, const std::string& key) { return config_strings(n, path, key); };
   std::string key;
   try {
     for (const auto& kv : root) {

@@ -20,6 +20,7 @@
 
 #include "platforms/op_class.hpp"
 #include "support/error.hpp"
+#include "support/text.hpp"
 #include "support/yaml_text.hpp"
 #include "support/sha256.hpp"
 
@@ -71,7 +72,6 @@ std::string join_names(const std::vector<std::string>& names) {
 }
 
 // Shortest text that reads back to the same double.
-std::string num(double v) { return fmt::format("{}", v); }
 
 }  // namespace
 
@@ -615,8 +615,8 @@ void resolve_mode_freqs(Platform& p, const std::vector<Reader::PendingFreq>& pen
     }
     if (!found) {
       std::vector<std::string> freqs;
-      for (const auto& ps : d->pstates) freqs.push_back(num(ps.freq_MHz));
-      throw Error(origin + ": " + f.path, num(f.freq_MHz) + " MHz is not a pstate of device '" + d->id +
+      for (const auto& ps : d->pstates) freqs.push_back(shortest_number(ps.freq_MHz));
+      throw Error(origin + ": " + f.path, shortest_number(f.freq_MHz) + " MHz is not a pstate of device '" + d->id +
                                               "' (its pstates: " + join_names(freqs) + " MHz)" + line_suffix(f.line));
     }
   }
@@ -686,10 +686,10 @@ class Validator {
   static std::string at(const std::string& list, std::size_t i) { return list + "[" + std::to_string(i) + "]"; }
 
   void positive(double v, const std::string& path, const std::string& what_unit) const {
-    if (!std::isfinite(v) || v <= 0) fail(path, "must be positive, not " + num(v) + what_unit);
+    if (!std::isfinite(v) || v <= 0) fail(path, "must be positive, not " + shortest_number(v) + what_unit);
   }
   void non_negative(double v, const std::string& path, const std::string& what_unit) const {
-    if (!std::isfinite(v) || v < 0) fail(path, "must not be negative, not " + num(v) + what_unit);
+    if (!std::isfinite(v) || v < 0) fail(path, "must not be negative, not " + shortest_number(v) + what_unit);
   }
 
   void domains() {
@@ -706,7 +706,7 @@ class Validator {
       // would speed it up, above 1 two streams would get less than half each, which sharing
       // one bus cannot explain.
       if (!(m.contention >= 0 && m.contention <= 1)) {
-        fail(path + ".contention", "must be between 0 and 1 (a slowdown of 1 + contention), not " + num(m.contention));
+        fail(path + ".contention", "must be between 0 and 1 (a slowdown of 1 + contention), not " + shortest_number(m.contention));
       }
     }
   }
@@ -759,22 +759,22 @@ class Validator {
       non_negative(s.epsilon_W, sp + ".epsilon_W", " W");
       non_negative(s.full_W, sp + ".full_W", " W");
       if (s.epsilon_W < s.idle_W) {
-        fail(sp + ".epsilon_W", num(s.epsilon_W) + " W is below idle_W " + num(s.idle_W) +
+        fail(sp + ".epsilon_W", shortest_number(s.epsilon_W) + " W is below idle_W " + shortest_number(s.idle_W) +
                                     " W: a device running something cannot draw less than one running nothing");
       }
       if (s.full_W < s.epsilon_W) {
-        fail(sp + ".full_W", num(s.full_W) + " W is below epsilon_W " + num(s.epsilon_W) +
+        fail(sp + ".full_W", shortest_number(s.full_W) + " W is below epsilon_W " + shortest_number(s.epsilon_W) +
                                  " W: computing at full speed cannot draw less than computing nothing");
       }
       if (k == 0) continue;
       const PState& prev = d.pstates[k - 1];
       if (!(s.freq_MHz < prev.freq_MHz)) {
-        fail(sp + ".freq_MHz", num(s.freq_MHz) + " MHz is not below " + num(prev.freq_MHz) +
+        fail(sp + ".freq_MHz", shortest_number(s.freq_MHz) + " MHz is not below " + shortest_number(prev.freq_MHz) +
                                    " MHz of the pstate before: pstates go from the fastest to the slowest");
       }
       if (!(s.full_W < prev.full_W)) {
-        fail(sp + ".full_W", num(s.full_W) + " W at " + num(s.freq_MHz) + " MHz is not below " + num(prev.full_W) +
-                                 " W at " + num(prev.freq_MHz) +
+        fail(sp + ".full_W", shortest_number(s.full_W) + " W at " + shortest_number(s.freq_MHz) + " MHz is not below " + shortest_number(prev.full_W) +
+                                 " W at " + shortest_number(prev.freq_MHz) +
                                  " MHz: a pstate's watts must fall with its frequency (the watts do not match the "
                                  "frequencies)");
       }
@@ -936,20 +936,20 @@ class Validator {
         fail(path + ".kernel", "kernel must be dense or sparse, not '" + e.kernel + "'");
       }
       if (!std::isfinite(e.compute_efficiency) || e.compute_efficiency <= 0 || e.compute_efficiency > 1) {
-        fail(path + ".compute_efficiency", "must be in (0, 1], not " + num(e.compute_efficiency));
+        fail(path + ".compute_efficiency", "must be in (0, 1], not " + shortest_number(e.compute_efficiency));
       }
       if (!std::isfinite(e.compute_efficiency_max) || e.compute_efficiency_max < e.compute_efficiency ||
           e.compute_efficiency_max > 1) {
-        fail(path + ".compute_efficiency_max", "must be in [compute_efficiency, 1] = [" + num(e.compute_efficiency) +
-                                                   ", 1], not " + num(e.compute_efficiency_max));
+        fail(path + ".compute_efficiency_max", "must be in [compute_efficiency, 1] = [" + shortest_number(e.compute_efficiency) +
+                                                   ", 1], not " + shortest_number(e.compute_efficiency_max));
       }
       non_negative(e.batch_exponent, path + ".batch_exponent", "");
       if (!std::isfinite(e.memory_efficiency) || e.memory_efficiency <= 0 || e.memory_efficiency > 1) {
-        fail(path + ".memory_efficiency", "must be in (0, 1], not " + num(e.memory_efficiency));
+        fail(path + ".memory_efficiency", "must be in (0, 1], not " + shortest_number(e.memory_efficiency));
       }
       non_negative(e.cache_MB, path + ".cache_MB", " MB");
       if (!std::isfinite(e.cache_efficiency) || e.cache_efficiency < 0 || e.cache_efficiency > kMaxCacheEfficiency) {
-        fail(path + ".cache_efficiency", "must be in (0, 64] (or 0: the memory efficiency), not " + num(e.cache_efficiency));
+        fail(path + ".cache_efficiency", "must be in (0, 64] (or 0: the memory efficiency), not " + shortest_number(e.cache_efficiency));
       }
       non_negative(e.overhead_us, path + ".overhead_us", " us");
       non_negative(e.index_bytes_per_nonzero, path + ".index_bytes_per_nonzero", " bytes");
@@ -1054,10 +1054,10 @@ std::string platform_to_yaml(const Platform& p) {
 
   out << "memory_domains:\n";
   for (const auto& m : p.memory_domains) {
-    out << "  - {id: " << yaml_quote(m.id) << ", bandwidth_GBps: " << num(m.bandwidth_GBps)
-        << ", transfer: " << to_string(m.transfer) << ", transfer_latency_us: " << num(m.transfer_latency_us)
+    out << "  - {id: " << yaml_quote(m.id) << ", bandwidth_GBps: " << shortest_number(m.bandwidth_GBps)
+        << ", transfer: " << to_string(m.transfer) << ", transfer_latency_us: " << shortest_number(m.transfer_latency_us)
         // Only when fitted: 1 is the default, so files written before the key existed stay as they were.
-        << (m.contention != 1 ? ", contention: " + num(m.contention) : std::string())
+        << (m.contention != 1 ? ", contention: " + shortest_number(m.contention) : std::string())
         << ", source: " << to_string(m.source) << note_field(m.note) << "}\n";
   }
 
@@ -1068,13 +1068,13 @@ std::string platform_to_yaml(const Platform& p) {
     out << "    memory_domain: " << yaml_quote(d.memory_domain) << '\n';
     out << "    units: " << d.units << '\n';
     out << "    unit_name: " << yaml_quote(d.unit_name) << '\n';
-    out << "    flops_per_cycle_per_unit: " << num(d.flops_per_cycle_per_unit) << '\n';
+    out << "    flops_per_cycle_per_unit: " << shortest_number(d.flops_per_cycle_per_unit) << '\n';
     out << "    pstates:\n";
     for (const auto& s : d.pstates) {
-      out << "      - {freq_MHz: " << num(s.freq_MHz) << ", idle_W: " << num(s.idle_W)
-          << ", epsilon_W: " << num(s.epsilon_W) << ", full_W: " << num(s.full_W) << "}\n";
+      out << "      - {freq_MHz: " << shortest_number(s.freq_MHz) << ", idle_W: " << shortest_number(s.idle_W)
+          << ", epsilon_W: " << shortest_number(s.epsilon_W) << ", full_W: " << shortest_number(s.full_W) << "}\n";
     }
-    out << "    off_W: " << num(d.off_W) << '\n';
+    out << "    off_W: " << shortest_number(d.off_W) << '\n';
     if (!d.rail.empty()) out << "    rail: " << yaml_quote(d.rail) << '\n';
     out << "    source: " << to_string(d.source) << '\n';
     if (!d.note.empty()) out << "    note: " << yaml_quote(d.note) << '\n';
@@ -1098,7 +1098,7 @@ std::string platform_to_yaml(const Platform& p) {
     out << "links:\n";
     for (const auto& l : p.links) {
       out << "  - {id: " << yaml_quote(l.id) << ", from: " << yaml_quote(l.from) << ", to: " << yaml_quote(l.to)
-          << ", bandwidth_GBps: " << num(l.bandwidth_GBps) << ", latency_us: " << num(l.latency_us)
+          << ", bandwidth_GBps: " << shortest_number(l.bandwidth_GBps) << ", latency_us: " << shortest_number(l.latency_us)
           << ", source: " << to_string(l.source) << note_field(l.note) << "}\n";
     }
   }
@@ -1106,7 +1106,7 @@ std::string platform_to_yaml(const Platform& p) {
   out << "power_modes:\n";
   for (const auto& m : p.power_modes) {
     out << "  - name: " << yaml_quote(m.name) << '\n';
-    out << "    static_W: " << num(m.static_W) << '\n';
+    out << "    static_W: " << shortest_number(m.static_W) << '\n';
     out << "    source: " << to_string(m.source) << '\n';
     if (!m.note.empty()) out << "    note: " << yaml_quote(m.note) << '\n';
     out << "    devices:\n";
@@ -1117,12 +1117,12 @@ std::string platform_to_yaml(const Platform& p) {
                                      " of device '" + d.id + "' does not exist");
       }
       out << "      - {id: " << yaml_quote(md.id) << ", online_units: " << md.online_units
-          << ", freq_MHz: " << num(d.pstates[md.pstate].freq_MHz) << "}\n";
+          << ", freq_MHz: " << shortest_number(d.pstates[md.pstate].freq_MHz) << "}\n";
     }
     if (!m.memory_domains.empty()) {
       out << "    memory_domains:\n";
       for (const auto& md : m.memory_domains) {
-        out << "      - {id: " << yaml_quote(md.id) << ", bandwidth_GBps: " << num(md.bandwidth_GBps) << "}\n";
+        out << "      - {id: " << yaml_quote(md.id) << ", bandwidth_GBps: " << shortest_number(md.bandwidth_GBps) << "}\n";
       }
     }
   }
@@ -1135,13 +1135,13 @@ std::string platform_to_yaml(const Platform& p) {
     out << "  entries:\n";
     for (const auto& e : p.cost_model.entries) {
       out << "    - {class: " << yaml_quote(e.op_class) << ", device_kind: " << yaml_quote(e.device_kind)
-          << ", kernel: " << yaml_quote(e.kernel) << ", compute_efficiency: " << num(e.compute_efficiency)
-          << ", compute_efficiency_max: " << num(e.compute_efficiency_max)
-          << ", batch_exponent: " << num(e.batch_exponent) << ", memory_efficiency: " << num(e.memory_efficiency)
-          << ", overhead_us: " << num(e.overhead_us);
-      if (e.cache_MB != 0) out << ", cache_MB: " << num(e.cache_MB);
-      if (e.cache_efficiency != 0) out << ", cache_efficiency: " << num(e.cache_efficiency);
-      if (e.index_bytes_per_nonzero != 0) out << ", index_bytes_per_nonzero: " << num(e.index_bytes_per_nonzero);
+          << ", kernel: " << yaml_quote(e.kernel) << ", compute_efficiency: " << shortest_number(e.compute_efficiency)
+          << ", compute_efficiency_max: " << shortest_number(e.compute_efficiency_max)
+          << ", batch_exponent: " << shortest_number(e.batch_exponent) << ", memory_efficiency: " << shortest_number(e.memory_efficiency)
+          << ", overhead_us: " << shortest_number(e.overhead_us);
+      if (e.cache_MB != 0) out << ", cache_MB: " << shortest_number(e.cache_MB);
+      if (e.cache_efficiency != 0) out << ", cache_efficiency: " << shortest_number(e.cache_efficiency);
+      if (e.index_bytes_per_nonzero != 0) out << ", index_bytes_per_nonzero: " << shortest_number(e.index_bytes_per_nonzero);
       out << ", source: " << yaml_quote(e.source) << note_field(e.note) << "}\n";
     }
   }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "support/text.hpp"
+
 namespace sparoa::platforms {
 
 std::string unit_host_name(const Device& d, int unit) { return d.id + "." + d.unit_name + std::to_string(unit); }
@@ -25,7 +27,6 @@ std::string xfer_link_name(const std::string& domain) { return "xfer." + domain;
 std::string link_name(const Link& l) { return "link." + l.id; }
 
 // Shortest text that reads back to the same double: SimGrid parses it with strtod.
-std::string num(double v) { return fmt::format("{}", v); }
 
 }  // namespace
 
@@ -40,10 +41,10 @@ SimgridLayout simgrid_layout(const Platform& p) {
     for (const PState& s : d.pstates) {
       speeds.push_back(s.freq_MHz * 1e6 * d.flops_per_cycle_per_unit);
       if (!wattage.empty()) wattage += ", ";
-      wattage += num(s.idle_W / units) + ":" + num(s.epsilon_W / units) + ":" + num(s.full_W / units);
+      wattage += shortest_number(s.idle_W / units) + ":" + shortest_number(s.epsilon_W / units) + ":" + shortest_number(s.full_W / units);
     }
     for (int u = 0; u < d.units; ++u) {
-      layout.hosts.push_back({unit_host_name(d, u), speeds, wattage, num(d.off_W / units), d.id, u});
+      layout.hosts.push_back({unit_host_name(d, u), speeds, wattage, shortest_number(d.off_W / units), d.id, u});
     }
   }
   // The far end of every operator's DRAM traffic: computes nothing, draws nothing.

@@ -7,6 +7,7 @@
 
 #include "platforms/platform.hpp"
 #include "platforms/simgrid_layout.hpp"
+#include "support/text.hpp"
 
 namespace sparoa::platforms {
 namespace {
@@ -36,7 +37,6 @@ std::string comment_text(std::string s) {
   return s;
 }
 
-std::string num(double v) { return fmt::format("{}", v); }
 
 // Scientific notation with the fewest digits that read back to the same double ("3.52256e+10").
 std::string sci(double v) {
@@ -71,7 +71,7 @@ std::string platform_to_simgrid_xml(const Platform& p) {
   std::string ports;
   for (const MemoryDomain& m : p.memory_domains) {
     if (!has_ports(m)) continue;
-    ports += fmt::format("{}{} (contention {})", ports.empty() ? "" : ", ", m.id, num(m.contention));
+    ports += fmt::format("{}{} (contention {})", ports.empty() ? "" : ", ", m.id, shortest_number(m.contention));
   }
   if (!ports.empty()) {
     out << comment_text(
@@ -91,7 +91,7 @@ std::string platform_to_simgrid_xml(const Platform& p) {
   for (const PowerModeDevice& md : mode.devices) {
     const Device& d = p.device(md.id);
     offline += fmt::format("{}{}: {} of {} {}s on at {} MHz", offline.empty() ? "" : "; ", d.id, md.online_units,
-                           d.units, d.unit_name, num(d.pstates.at(md.pstate).freq_MHz));
+                           d.units, d.unit_name, shortest_number(d.pstates.at(md.pstate).freq_MHz));
     if (md.online_units < d.units) {
       offline += fmt::format(" (turn off {} to {})", unit_host_name(d, md.online_units), unit_host_name(d, d.units - 1));
     }
@@ -114,7 +114,7 @@ std::string platform_to_simgrid_xml(const Platform& p) {
   for (const LayoutLink& l : layout.links) {
     const double bandwidth = l.bandwidth_Bps > 0 ? l.bandwidth_Bps : kUnlimitedBandwidth;
     out << "    <link id=\"" << xml_escape(l.name) << "\" bandwidth=\"" << sci(bandwidth) << "Bps\" latency=\""
-        << num(l.latency_s) << "s\"/>\n";
+        << shortest_number(l.latency_s) << "s\"/>\n";
   }
   for (const LayoutRoute& r : layout.routes) {
     out << "    <route src=\"" << xml_escape(r.src) << "\" dst=\"" << xml_escape(r.dst) << "\" symmetrical=\"YES\">";

@@ -28,10 +28,7 @@ class GreedyEftOnline final : public platforms::OnlinePolicy {
   platforms::Placement place(const platforms::Observation& obs) override {
     const platforms::Platform& p = ctx_->p();
     const std::size_t task = m_->task_of(obs.op_index);
-    const platforms::PowerMode* mode = &p.initial_mode();
-    for (const auto& pm : p.power_modes) {
-      if (pm.name == obs.power_mode) mode = &pm;
-    }
+    const platforms::PowerMode* mode = &observed_mode(p, obs);
     double best_finish = kNotAllowed;
     std::size_t best_lane = 0;
     Kernel best_kernel = Kernel::dense;
@@ -47,20 +44,7 @@ class GreedyEftOnline final : public platforms::OnlinePolicy {
           if (ls.id == lane_index_[l]) lane_state = &ls;
         }
       }
-      // Where the state says nothing, the initial power mode's figures.
-      const auto& md = p.mode_device(p.initial_mode(), dev.id);
-      std::size_t pstate = md.pstate;
-      int units = md.online_units;
-      double background = 0;
-      if (state != nullptr) {
-        units = state->online_units > 0 ? state->online_units : units;
-        background = std::clamp(state->background_load, 0.0, 0.95);
-        double nearest = kNotAllowed;
-        for (std::size_t k = 0; k < dev.pstates.size(); ++k) {
-          const double gap = std::abs(dev.pstates[k].freq_MHz - state->freq_MHz);
-          if (gap < nearest) nearest = gap, pstate = k;
-        }
-      }
+      const OperatingPoint at = operating_point(p, *mode, dev, state);
       const bool idle = lane_state != nullptr && lane_state->queue_depth == 0;
       const double free_at = idle ? obs.time_s : std::max(obs.time_s, lane_free_[l]);
       double ready = obs.time_s + m_->io_transfer(task, d);
@@ -72,9 +56,9 @@ class GreedyEftOnline final : public platforms::OnlinePolicy {
         if (!platforms::parse_kernel(kname, k)) continue;
         if (k == Kernel::sparse && !m_->sparse_capable(task)) continue;
         const platforms::Work w = ctx_->cm().work(m_->demand(task), dev.kind, k, obs.batch, ctx_->g().batch);
-        const double run = ctx_->cm().predict_s(w, lane_index_[l], pstate, units,
+        const double run = ctx_->cm().predict_s(w, lane_index_[l], at.pstate, at.units,
                                                 p.bandwidth_GBps(dev.memory_domain, *mode)) /
-                           (1.0 - background);
+                           (1.0 - at.background);
         const double finish = std::max(free_at, ready) + run;
         if (finish < best_finish) best_finish = finish, best_lane = l, best_kernel = k;
       }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "support/error.hpp"
@@ -243,6 +244,28 @@ double predicted_makespan(const PlanningModel& m, const graph::Schedule& s) {
     if (!progress) throw Error("schedule", "lane orders deadlock");
   }
   return makespan;
+}
+
+OperatingPoint operating_point(const platforms::Platform& p, const platforms::PowerMode& mode,
+                               const platforms::Device& dev, const platforms::DeviceState* state) {
+  const auto& md = p.mode_device(mode, dev.id);
+  OperatingPoint op{md.pstate, md.online_units, 0};
+  if (state == nullptr) return op;
+  op.units = state->online_units > 0 ? state->online_units : op.units;
+  op.background = std::clamp(state->background_load, 0.0, 0.95);
+  double nearest = std::numeric_limits<double>::infinity();
+  for (std::size_t k = 0; k < dev.pstates.size(); ++k) {
+    const double gap = std::abs(dev.pstates[k].freq_MHz - state->freq_MHz);
+    if (gap < nearest) nearest = gap, op.pstate = k;
+  }
+  return op;
+}
+
+const platforms::PowerMode& observed_mode(const platforms::Platform& p, const platforms::Observation& obs) {
+  for (const auto& pm : p.power_modes) {
+    if (pm.name == obs.power_mode) return pm;
+  }
+  return p.initial_mode();
 }
 
 }  // namespace sparoa::policies

@@ -88,6 +88,19 @@ class PlanningModel {
   std::vector<Kernel> best_kernel_;
 };
 
+// A device's operating point as an online policy reads it from the observation: the pstate
+// nearest the observed frequency, the online units and the background load (capped at
+// 0.95); where the observation says nothing about the device, the figures of `mode`.
+struct OperatingPoint {
+  std::size_t pstate = 0;
+  int units = 1;
+  double background = 0;
+};
+OperatingPoint operating_point(const platforms::Platform& p, const platforms::PowerMode& mode,
+                               const platforms::Device& dev, const platforms::DeviceState* state);
+// The power mode the observation names, or the platform's initial one.
+const platforms::PowerMode& observed_mode(const platforms::Platform& p, const platforms::Observation& obs);
+
 // Per-operator choice of a planner: a device and a kernel.
 struct DeviceChoice {
   std::size_t device = 0;

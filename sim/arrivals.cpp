@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "support/error.hpp"
+#include "support/text.hpp"
 
 namespace sparoa::sim {
 namespace {
@@ -15,13 +16,6 @@ std::optional<double> parse_number(const std::string& s) {
   auto [ptr, ec] = std::from_chars(s.data(), end, v);
   if (ec != std::errc() || ptr != end || !std::isfinite(v)) return std::nullopt;
   return v;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
 }
 
 }  // namespace

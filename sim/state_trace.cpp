@@ -6,16 +6,10 @@
 #include <sstream>
 
 #include "support/error.hpp"
+#include "support/text.hpp"
 
 namespace sparoa::sim {
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
 
 std::vector<std::string> split(const std::string& line) {
   std::vector<std::string> fields;

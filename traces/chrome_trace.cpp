@@ -296,7 +296,7 @@ class ChromeTraceBuilder {
   std::vector<std::vector<Placement>> placements_;  // [part][record]
 };
 
-void write_atomically(const std::filesystem::path& path, std::span<const ChromeTracePart> parts) {
+void write_chrome_file(const std::filesystem::path& path, std::span<const ChromeTracePart> parts) {
   AtomicFile file(path);
   ChromeTraceBuilder(parts, path.string()).write(file.stream());
   file.commit();
@@ -310,7 +310,7 @@ void write_chrome_trace(std::ostream& out, std::span<const ChromeTracePart> part
 }
 
 void write_chrome_trace(const std::filesystem::path& path, std::span<const ChromeTracePart> parts) {
-  write_atomically(path, parts);
+  write_chrome_file(path, parts);
 }
 
 void write_chrome_trace(std::ostream& out, const Trace& trace) {
@@ -320,7 +320,7 @@ void write_chrome_trace(std::ostream& out, const Trace& trace) {
 
 void write_chrome_trace(const std::filesystem::path& path, const Trace& trace) {
   const ChromeTracePart parts[] = {{"", &trace}};
-  write_atomically(path, parts);
+  write_chrome_file(path, parts);
 }
 
 void write_merged_chrome_trace(std::ostream& out, const Trace& sim, const Trace& hw) {
@@ -331,7 +331,7 @@ void write_merged_chrome_trace(std::ostream& out, const Trace& sim, const Trace&
 void write_merged_chrome_trace(const std::filesystem::path& path, const Trace& sim,
                                const Trace& hw) {
   const ChromeTracePart parts[] = {{"sim", &sim}, {"hw", &hw}};
-  write_atomically(path, parts);
+  write_chrome_file(path, parts);
 }
 
 }  // namespace sparoa::traces

@@ -13,7 +13,7 @@
 namespace sparoa::traces {
 namespace {
 
-void write(AtomicFile& file, const std::string& text) {
+void append_text(AtomicFile& file, const std::string& text) {
   file.stream().write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
@@ -46,13 +46,13 @@ TraceCsvStream::TraceCsvStream(const std::filesystem::path& records_csv,
 
   detail::append_provenance(line_, provenance);
   detail::append_header(line_, kRecordColumns);
-  write(*records_file_, line_);
+  append_text(*records_file_, line_);
   line_.clear();
   detail::append_header(line_, kPowerColumns);
-  write(*power_file_, line_);
+  append_text(*power_file_, line_);
   line_.clear();
   detail::append_header(line_, kStateColumns);
-  write(*state_file_, line_);
+  append_text(*state_file_, line_);
 }
 
 // The AtomicFiles still held remove their temporary files.
@@ -63,7 +63,7 @@ void TraceCsvStream::record(const Record& r) {
   check(r, path_, "record", records_);
   line_.clear();
   detail::append_row(line_, r);
-  write(*records_file_, line_);
+  append_text(*records_file_, line_);
   ++records_;
 }
 
@@ -72,7 +72,7 @@ void TraceCsvStream::power(const PowerSample& s) {
   check(s, trace_files(path_).power, "sample", power_);
   line_.clear();
   detail::append_row(line_, s);
-  write(*power_file_, line_);
+  append_text(*power_file_, line_);
   ++power_;
 }
 
@@ -81,7 +81,7 @@ void TraceCsvStream::state(const StateSample& s) {
   check(s, trace_files(path_).state, "sample", state_);
   line_.clear();
   detail::append_row(line_, s);
-  write(*state_file_, line_);
+  append_text(*state_file_, line_);
   ++state_;
 }
 
@@ -161,7 +161,7 @@ ChromeTraceStream::ChromeTraceStream(const std::filesystem::path& path, std::str
   detail::dump_json(detail::json(label_), names_->path + ": label");
   file_ = std::make_unique<AtomicFile>(path);
   buffer_ = detail::kEventsBegin;
-  write(*file_, buffer_);
+  append_text(*file_, buffer_);
 }
 
 ChromeTraceStream::~ChromeTraceStream() = default;
@@ -177,7 +177,7 @@ int ChromeTraceStream::pid_of(std::string_view process) {
   buffer_ += detail::dump_json(detail::process_name_event(pid, process), where);
   buffer_ += detail::event_separator(false);
   buffer_ += detail::dump_json(detail::process_sort_index_event(pid, pid), where);
-  write(*file_, buffer_);
+  append_text(*file_, buffer_);
   first_event_ = false;
   names_->pids.emplace(std::string(process), pid);
   names_->processes.emplace(pid, Names::Process{});
@@ -196,7 +196,7 @@ int ChromeTraceStream::tid_of(int pid, std::string_view thread) {
   buffer_ += detail::dump_json(detail::thread_name_event(pid, tid, thread), where);
   buffer_ += detail::event_separator(false);
   buffer_ += detail::dump_json(detail::thread_sort_index_event(pid, tid, order), where);
-  write(*file_, buffer_);
+  append_text(*file_, buffer_);
   first_event_ = false;
   tids.emplace(std::string(thread), tid);
   names_->owner.push_back(pid);
@@ -225,7 +225,7 @@ ChromeTraceStream::SliceRef ChromeTraceStream::slice(const Record& r, std::strin
   buffer_.clear();
   buffer_ += detail::event_separator(first_event_);
   buffer_ += event;
-  write(*file_, buffer_);
+  append_text(*file_, buffer_);
   first_event_ = false;
   ++names_->slices;
   return {pid, tid, r.start_us};
@@ -251,7 +251,7 @@ void ChromeTraceStream::flow(LinkKind kind, const SliceRef& from, const SliceRef
                                where);
   buffer_ += detail::event_separator(false);
   buffer_ += detail::dump_json(detail::flow_end_event(kind, id, to.pid, to.tid, to.ts_us), where);
-  write(*file_, buffer_);
+  append_text(*file_, buffer_);
   first_event_ = false;
   ++flow_id_;
 }
@@ -275,7 +275,7 @@ void ChromeTraceStream::counter(std::string_view process, std::string_view name,
   buffer_.clear();
   buffer_ += detail::event_separator(first_event_);
   buffer_ += event;
-  write(*file_, buffer_);
+  append_text(*file_, buffer_);
   first_event_ = false;
   ++names_->counters;
 }
@@ -288,7 +288,7 @@ void ChromeTraceStream::commit() {
   buffer_ += detail::kEventsEnd;
   buffer_ += detail::dump_json(detail::base_other_data(), names_->path);
   buffer_ += detail::kDocumentEnd;
-  write(*file, buffer_);
+  append_text(*file, buffer_);
   file->commit();
 }
 

@@ -81,10 +81,7 @@ void FeatureBuilder::observe(const platforms::Observation& obs, State& state, Ma
   const platforms::CostModel& cm = ctx_->cm();
   task_ = m_->task_of(obs.op_index);
   if (obs.batch_id != batch_id_) batch_id_ = obs.batch_id, batch_start_s_ = obs.time_s;
-  const platforms::PowerMode* mode = &p.initial_mode();
-  for (const auto& pm : p.power_modes) {
-    if (pm.name == obs.power_mode) mode = &pm;
-  }
+  const platforms::PowerMode* mode = &observed_mode(p, obs);
   state.fill(0);
   mask.fill(false);
   std::size_t f = 0;
@@ -112,19 +109,7 @@ void FeatureBuilder::observe(const platforms::Observation& obs, State& state, Ma
     for (const auto& d : obs.devices) {
       if (d.id == dev.id) ds = &d;
     }
-    const auto& md = p.mode_device(*mode, dev.id);
-    std::size_t pstate = md.pstate;
-    int units = md.online_units;
-    double background = 0;
-    if (ds != nullptr) {
-      units = ds->online_units > 0 ? ds->online_units : units;
-      background = std::clamp(ds->background_load, 0.0, 0.95);
-      double nearest = kInf;
-      for (std::size_t k = 0; k < dev.pstates.size(); ++k) {
-        const double gap = std::abs(dev.pstates[k].freq_MHz - ds->freq_MHz);
-        if (gap < nearest) nearest = gap, pstate = k;
-      }
-    }
+    const OperatingPoint at = operating_point(p, *mode, dev, ds);
     double ready = obs.time_s + m_->io_transfer(task_, slot);
     for (std::size_t pr : m_->predecessors()[task_]) {
       ready = std::max(ready, obs.time_s + m_->transfer(pr, placed_device_[pr], slot));
@@ -145,7 +130,7 @@ void FeatureBuilder::observe(const platforms::Observation& obs, State& state, Ma
         }
         const bool idle = ls != nullptr && ls->queue_depth == 0;
         const double free_at = idle ? obs.time_s : std::max(obs.time_s, lane_free_[l]);
-        const double t_run = cm.predict_s(w, m_->lane_id(l), pstate, units, bandwidth) / (1.0 - background);
+        const double t_run = cm.predict_s(w, m_->lane_id(l), at.pstate, at.units, bandwidth) / (1.0 - at.background);
         const double fin = std::max(free_at, ready) + t_run;
         if (fin < finish_[a]) finish_[a] = fin, lane_[a] = l, run[a] = t_run, transfer_in[a] = ready - obs.time_s;
       }

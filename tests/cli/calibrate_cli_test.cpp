@@ -198,7 +198,9 @@ TEST(DemoCli, RunsTheWholeLoopAndSaysWhereEachFileIs) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
   }
   // The plot needs Debian's python3-matplotlib (scripts/install-deps.sh installs it).
-  if (fs::exists("/usr/lib/python3/dist-packages/matplotlib")) EXPECT_TRUE(fs::exists(out / "validation.png"));
+  if (fs::exists("/usr/lib/python3/dist-packages/matplotlib")) {
+    EXPECT_TRUE(fs::exists(out / "validation.png"));
+  }
 }
 
 }  // namespace

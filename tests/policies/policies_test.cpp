@@ -15,6 +15,7 @@
 #include "sim/fork_evaluator.hpp"
 #include "support/error.hpp"
 #include "tests/graph/onnx_test_models.hpp"
+#include "tests/policies/zoo_case.hpp"
 
 namespace sparoa::policies {
 namespace {
@@ -114,36 +115,15 @@ test::ModelBuilder branched_cnn(float zero_fraction) {
   return b;
 }
 
-struct Case {
-  graph::Graph g;
-  platforms::Platform p;
-  std::unique_ptr<platforms::CostModel> cost;
-  PolicyContext ctx;
-};
-
-std::unique_ptr<Case> make_case(graph::Graph g, const std::string& platform) {
-  auto c = std::make_unique<Case>();
-  c->g = std::move(g);
-  c->p = platforms::read_platform(platforms::resolve_platform_path(platform));
-  c->cost = std::make_unique<platforms::CostModel>(c->p);
-  c->ctx.graph = &c->g;
-  c->ctx.platform = &c->p;
-  c->ctx.cost = c->cost.get();
-  return c;
-}
+using Case = fixtures::ZooCase;
+using fixtures::make_case;
+using fixtures::zoo_case;
 
 std::unique_ptr<Case> branched_case(float zero_fraction, const std::string& platform = "agx-orin-64gb-maxn") {
   graph::ImportOptions o;
   o.batch = 1;
   const std::string file = "policies_branched_" + std::to_string(int(zero_fraction * 100)) + ".onnx";
   return make_case(graph::import_onnx(branched_cnn(zero_fraction).save(file), o), platform);
-}
-
-std::unique_ptr<Case> zoo_case(const std::string& model, double sparsity, const std::string& platform) {
-  const auto path = graph::zoo::build_model(model, {sparsity, false}, std::filesystem::path(SPAROA_TEST_DATA_DIR) / "zoo");
-  graph::ImportOptions o;
-  o.batch = 1;
-  return make_case(graph::import_onnx(path.string(), o), platform);
 }
 
 sim::ForkEvaluator evaluator_for(const Case& c) {

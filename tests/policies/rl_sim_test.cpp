@@ -7,38 +7,22 @@
 #include <filesystem>
 #include <fstream>
 
-#include "graph/onnx_import.hpp"
-#include "graph/zoo/zoo.hpp"
 #include "policies/policy.hpp"
 #include "policies/rl/rl_policy.hpp"
 #include "policies/rl/trainer.hpp"
 #include "sim/fork_evaluator.hpp"
 #include "sim/fork_rollouts.hpp"
+#include "tests/policies/zoo_case.hpp"
 
 namespace sparoa::policies::rl {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct World {
-  graph::Graph g;
-  platforms::Platform p;
-  std::unique_ptr<platforms::CostModel> cost;
-  PolicyContext ctx;
-};
+using World = fixtures::ZooCase;
 
 std::unique_ptr<World> world(const std::string& model, const std::string& platform) {
-  auto w = std::make_unique<World>();
-  const auto path = graph::zoo::build_model(model, {0, false}, fs::path(SPAROA_TEST_DATA_DIR) / "zoo");
-  graph::ImportOptions o;
-  o.batch = 1;
-  w->g = graph::import_onnx(path.string(), o);
-  w->p = platforms::read_platform(platforms::resolve_platform_path(platform));
-  w->cost = std::make_unique<platforms::CostModel>(w->p);
-  w->ctx.graph = &w->g;
-  w->ctx.platform = &w->p;
-  w->ctx.cost = w->cost.get();
-  return w;
+  return fixtures::zoo_case(model, 0, platform);
 }
 
 TrainResult train(const World& w, std::int64_t steps, int workers, std::uint64_t seed) {

@@ -7,14 +7,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "graph/onnx_import.hpp"
 #include "graph/schedule.hpp"
-#include "graph/zoo/zoo.hpp"
 #include "policies/nn/checkpoint.hpp"
 #include "policies/rl/rl_policy.hpp"
 #include "policies/rl/rollout.hpp"
 #include "policies/rl/sac.hpp"
 #include "support/error.hpp"
+#include "tests/policies/zoo_case.hpp"
 
 namespace sparoa::policies::rl {
 namespace {
@@ -124,26 +123,7 @@ TEST(Sac, CheckpointRoundTripsAndRejectsBadFiles) {
   }
 }
 
-struct ZooCase {
-  graph::Graph g;
-  platforms::Platform p;
-  std::unique_ptr<platforms::CostModel> cost;
-  PolicyContext ctx;
-};
-
-std::unique_ptr<ZooCase> zoo_case(const std::string& model, double sparsity, const std::string& platform) {
-  auto c = std::make_unique<ZooCase>();
-  const auto path = graph::zoo::build_model(model, {sparsity, false}, fs::path(SPAROA_TEST_DATA_DIR) / "zoo");
-  graph::ImportOptions o;
-  o.batch = 1;
-  c->g = graph::import_onnx(path.string(), o);
-  c->p = platforms::read_platform(platforms::resolve_platform_path(platform));
-  c->cost = std::make_unique<platforms::CostModel>(c->p);
-  c->ctx.graph = &c->g;
-  c->ctx.platform = &c->p;
-  c->ctx.cost = c->cost.get();
-  return c;
-}
+using fixtures::zoo_case;
 
 TEST(RlFeatures, FrozenScheduleIsValidAndFeaturesAreFinite) {
   const auto c = zoo_case("squeezenet1_1", 0.5, "agx-orin-64gb-maxn");

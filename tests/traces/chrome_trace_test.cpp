@@ -16,6 +16,7 @@ namespace {
 
 using nlohmann::json;
 using testing::make_record;
+using testing::slurp;
 using testing::sample_trace;
 using testing::ScratchDir;
 
@@ -68,12 +69,6 @@ ChromeDoc write_doc(const Trace& t) {
   return to_doc(out.str());
 }
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Slices of one (pid, tid) must nest or be disjoint: partial overlaps break every viewer.
 void expect_nested_or_disjoint(const ChromeDoc& d) {

@@ -15,6 +15,8 @@ namespace sparoa::traces {
 namespace {
 
 using testing::make_record;
+using testing::slurp;
+using testing::without_args;
 using testing::sample_trace;
 using testing::ScratchDir;
 
@@ -57,19 +59,9 @@ std::string read_error(const std::string& text) {
   return {};
 }
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::uint64_t bits(double v) { return std::bit_cast<std::uint64_t>(v); }
 
-Trace without_args(Trace t) {
-  for (Record& r : t.records) r.args.clear();
-  return t;
-}
 
 TEST(TraceCsv, RoundTripKeepsEveryColumn) {
   const Trace t = sample_trace();

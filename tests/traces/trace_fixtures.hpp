@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "traces/record.hpp"
@@ -94,5 +96,19 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// A file's bytes.
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The trace without the records' Chrome-trace arguments (CSV does not keep them).
+inline Trace without_args(Trace t) {
+  for (Record& r : t.records) r.args.clear();
+  return t;
+}
 
 }  // namespace sparoa::traces::testing

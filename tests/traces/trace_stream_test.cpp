@@ -21,15 +21,11 @@ namespace {
 
 using nlohmann::json;
 using testing::make_record;
+using testing::slurp;
+using testing::without_args;
 using testing::sample_trace;
 using testing::ScratchDir;
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 bool any_exists(const TraceFiles& f) {
   return std::filesystem::exists(f.records) || std::filesystem::exists(f.power) ||
@@ -65,10 +61,6 @@ std::vector<Trace> csv_cases() {
   return cases;
 }
 
-Trace without_args(Trace t) {
-  for (Record& r : t.records) r.args.clear();
-  return t;
-}
 
 // ----- TraceCsvStream -------------------------------------------------------------------
 
