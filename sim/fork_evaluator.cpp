@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <deque>
 #include <exception>
 #include <thread>
@@ -86,24 +84,8 @@ platforms::Evaluation collect(const Child& c) {
 }
 
 Child spawn(const SimulationOptions& options, std::size_t index) {
-  // Whatever the parent buffered would otherwise be written again by the child.
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
-  int fds[2];
-  if (::pipe(fds) != 0) throw Error("evaluator", std::string("pipe: ") + std::strerror(errno));
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw Error("evaluator", std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    child_main(fds[1], options);
-  }
-  ::close(fds[1]);
-  return Child{pid, fds[0], index};
+  const auto [pid, fd] = fork_with_pipe("evaluator", [&](int out) { child_main(out, options); });
+  return Child{pid, fd, index};
 }
 
 }  // namespace

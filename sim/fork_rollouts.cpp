@@ -7,9 +7,7 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <exception>
 
 #include "sim/pipe_io.hpp"
@@ -73,28 +71,14 @@ void ForkRollouts::start(std::vector<platforms::RolloutJob> jobs) {
     if (job.setting >= settings_.size()) throw Error("rollouts", fmt::format("no setting {}", job.setting));
     if (job.policy == nullptr) throw Error("rollouts", "a job has no policy");
   }
-  // Whatever the parent buffered would otherwise be written again by every worker.
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
   for (const auto& job : jobs) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw Error("rollouts", std::string("pipe: ") + std::strerror(errno));
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-      ::close(fds[0]);
-      ::close(fds[1]);
-      throw Error("rollouts", std::string("fork: ") + std::strerror(errno));
-    }
-    if (pid == 0) {
-      ::close(fds[0]);
+    const auto [pid, fd] = fork_with_pipe("rollouts", [&](int out) {
       // The other workers' read ends were inherited: close them so that they see EOF only
       // from their own writer.
       for (const Worker& w : running_) ::close(w.fd);
-      worker_main(fds[1], settings_[job.setting], job);
-    }
-    ::close(fds[1]);
-    running_.push_back(Worker{pid, fds[0], job.setting});
+      worker_main(out, settings_[job.setting], job);
+    });
+    running_.push_back(Worker{pid, fd, job.setting});
   }
 }
 
