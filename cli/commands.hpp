@@ -11,6 +11,7 @@ void add_schedule_command(CLI::App& app);
 void add_platform_command(CLI::App& app);
 void add_run_command(CLI::App& app);      // the hardware backend: real kernels
 void add_profile_command(CLI::App& app);  // per-operator timings for calibration
+void add_import_command(CLI::App& app);   // profiles from other tools (TensorRT)
 void add_calibrate_command(CLI::App& app);  // fits a platform's cost model to profiles
 void add_simulate_command(CLI::App& app);  // only in builds with SimGrid
 void add_bench_command(CLI::App& app);     // only in builds with SimGrid

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   sparoa::cli::add_platform_command(app);
   sparoa::cli::add_run_command(app);
   sparoa::cli::add_profile_command(app);
+  sparoa::cli::add_import_command(app);
   sparoa::cli::add_calibrate_command(app);
 #if SPAROA_HAVE_SIMGRID_BUILD
   sparoa::cli::add_simulate_command(app);

@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "cli/model_source.hpp"
 #include "hw/backends.hpp"
+#include "hw/gpu/gpu_runtime.hpp"
 #include "hw/host_machine.hpp"
 #include "hw/profiler.hpp"
 #include "support/date.hpp"
@@ -39,6 +40,7 @@ void add_profile_command(CLI::App& app) {
     std::string kernels = "dense";
     std::string batches = "1";
     std::string lanes;
+    std::string devices;
     int repetitions = 15;
     bool cold_cache = false;
     bool corun = false;
@@ -58,6 +60,8 @@ void add_profile_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--batch,-b", args->batches, "comma-separated batch sizes")->capture_default_str();
   cmd->add_option("--lanes", args->lanes, "comma-separated lane ids of the platform (default: its first CPU lane)");
+  cmd->add_option("--devices", args->devices,
+                  "comma-separated device kinds, cpu and/or gpu: the first lane of each such device (instead of --lanes)");
   cmd->add_option("--repetitions,-r", args->repetitions, "timed runs per operator (median and spread)")
       ->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_flag("--cold-cache", args->cold_cache, "sweep a 64 MiB buffer before each timed run");
@@ -99,9 +103,24 @@ void add_profile_command(CLI::App& app) {
     }
     if (batches.empty()) throw Error("--batch", "no batch size given");
     std::vector<std::string> lanes = split_list(args->lanes);
+    if (!lanes.empty() && !args->devices.empty()) throw Error("--devices", "give --lanes or --devices, not both");
+    for (const auto& kind : split_list(args->devices)) {
+      if (kind != "cpu" && kind != "gpu") throw Error("--devices", "unknown device kind '" + kind + "' (cpu, gpu)");
+      const auto want = kind == "gpu" ? platforms::DeviceKind::gpu : platforms::DeviceKind::cpu;
+      const std::size_t before = lanes.size();
+      for (const auto& d : platform.devices) {
+        if (d.kind == want && !d.lanes.empty()) lanes.push_back(d.lanes.front().id);
+      }
+      if (lanes.size() == before) throw Error("--devices", "platform " + platform.name + " has no " + kind + " device");
+    }
     if (lanes.empty()) lanes.push_back(platform.host_device().lanes.at(0).id);
     for (const auto& l : lanes) {
-      if (!lane_cpus.count(l)) throw Error("--lanes", "lane '" + l + "' is not a CPU lane of platform " + platform.name);
+      if (!lane_cpus.count(l)) throw Error("--lanes", "lane '" + l + "' is not a lane of platform " + platform.name);
+      if (platform.device_of_lane(l)->kind == platforms::DeviceKind::gpu) {
+        if (const std::string why = hw::gpu::unavailable_reason(); !why.empty()) {
+          throw Error("--lanes", "lane '" + l + "' is on GPU device '" + platform.device_of_lane(l)->id + "', but " + why);
+        }
+      }
     }
     o.repetitions = args->repetitions;
     o.cold_cache = args->cold_cache;
@@ -116,7 +135,8 @@ void add_profile_command(CLI::App& app) {
       const graph::Graph g = load_model(source);
       model_sha = g.model_sha256;
       for (const auto& l : lanes) {
-        hw::ProfileLane lane{l, platform.device_of_lane(l)->id, lane_cpus.at(l)};
+        hw::ProfileLane lane{l, platform.device_of_lane(l)->id, lane_cpus.at(l),
+                             platform.device_of_lane(l)->kind == platforms::DeviceKind::gpu};
         o.corun_cpus.clear();
         if (args->corun) {
           for (int c : all_cpus) {

@@ -69,6 +69,7 @@ void add_run_command(CLI::App& app) {
     std::uint64_t seed = 1;
     bool verify = false;
     bool fuse = false;
+    bool tf32 = false;
     std::string save_inputs;
     std::string run_id;
   };
@@ -99,6 +100,7 @@ void add_run_command(CLI::App& app) {
                 "declare the usual fusions in the schedule (Conv+BatchNormalization+activation, Gemm/MatMul+activation, +Add)");
   cmd->add_option("--save-inputs", args->save_inputs, "write the inputs used as input_K.pb (to feed another runtime)");
   cmd->add_option("--run-id", args->run_id, "run_id of the trace records (default: hw-MODEL)");
+  cmd->add_flag("--tf32", args->tf32, "GPU lanes: allow TF32 Tensor Core math for float32 convolutions and GEMMs (off: FP32)");
   cmd->callback([args, batch] {
     const hw::HostMachine machine = hw::describe_host();
     platforms::Platform platform;
@@ -152,6 +154,7 @@ void add_run_command(CLI::App& app) {
     o.warmup = args->warmup;
     o.iterations = args->iterations;
     o.run_id = args->run_id.empty() ? "hw-" + g.name : args->run_id;
+    o.allow_tf32 = args->tf32;
 
     hw::PowerMeterSearch meters = hw::find_power_meters();
     std::unique_ptr<hw::PowerSampler> sampler;
@@ -239,8 +242,19 @@ void add_run_command(CLI::App& app) {
     for (const auto& lane : r.lanes) {
       std::string cpus;
       for (int c : lane.cpus) cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
+      const platforms::Lane* pl = platform.find_lane(lane.id);
+      if (pl && pl->stream >= 0) {
+        std::cout << fmt::format("lane {}: CUDA stream, launched from cores {} ({}), FP32{}\n", lane.id, cpus,
+                                 lane.pinning.empty() ? "pinned" : "not pinned (" + lane.pinning + ")", args->tf32 ? " with TF32" : "");
+        continue;
+      }
       std::cout << fmt::format("lane {}: cores {}, {} OpenMP threads, {}\n", lane.id, cpus, lane.omp_threads,
                                lane.pinning.empty() ? "pinned" : "not pinned (" + lane.pinning + ")");
+    }
+    if (!r.memory_kinds.empty()) {
+      std::string kinds;
+      for (const auto& [domain, kind] : r.memory_kinds) kinds += (kinds.empty() ? "" : ", ") + domain + " " + kind;
+      std::cout << fmt::format("GPU: memory {}; event times on the host clock within +-{:.1f} us\n", kinds, r.gpu_clock_uncertainty_us);
     }
     if (!r.activation_sparsity.empty()) {
       double sum = 0;

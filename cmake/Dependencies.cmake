@@ -40,6 +40,11 @@ if(NOT SPAROA_WITH_CUDA STREQUAL "OFF")
   check_language(CUDA)
   find_package(CUDAToolkit QUIET)
   if(CMAKE_CUDA_COMPILER AND CUDAToolkit_FOUND)
+    # Orin (sm_87) and H100/H200 (sm_90) unless the user chose (-DCMAKE_CUDA_ARCHITECTURES=...);
+    # set before enable_language, which would otherwise fill in the compiler's own default.
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES AND NOT DEFINED ENV{CUDAARCHS})
+      set(CMAKE_CUDA_ARCHITECTURES "87;90" CACHE STRING "CUDA architectures (sm_87: Orin, sm_90: H100/H200)")
+    endif()
     enable_language(CUDA)
     find_path(CUDNN_INCLUDE_DIR cudnn_version.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/include)
     find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib
@@ -49,12 +54,8 @@ if(NOT SPAROA_WITH_CUDA STREQUAL "OFF")
                           "install cuDNN 9 or configure with -DSPAROA_WITH_CUDA=OFF")
     endif()
     set(SPAROA_HAVE_CUDA ON)
-    if(NOT CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "52")
-      # Orin (8.7), A100 (8.0), H100 (9.0); PTX for newer parts.
-      set(CMAKE_CUDA_ARCHITECTURES "80;87;90" CACHE STRING "" FORCE)
-    endif()
     set(CMAKE_CUDA_STANDARD 17)  # CMake 3.22-3.25 know no CUDA20 dialect for nvcc
-    message(STATUS "sparoa: CUDA ${CUDAToolkit_VERSION}, cuDNN ${CUDNN_LIBRARY}")
+    message(STATUS "sparoa: CUDA ${CUDAToolkit_VERSION} (architectures ${CMAKE_CUDA_ARCHITECTURES}), cuDNN ${CUDNN_LIBRARY}")
   elseif(SPAROA_WITH_CUDA STREQUAL "ON")
     message(FATAL_ERROR "SPAROA_WITH_CUDA=ON but no CUDA compiler/toolkit was found")
   else()

@@ -58,7 +58,40 @@ platforms::Platform host_platform(const HostMachine& m) {
   for (int i = 0; i < cpu.units; ++i) lane.cores.push_back(i);
   cpu.lanes.push_back(lane);
   p.devices.push_back(cpu);
+  if (m.gpus > 0) add_host_gpu(p, gpu::device_properties());
   return p;
+}
+
+void add_host_gpu(platforms::Platform& p, const gpu::DeviceProperties& props) {
+  platforms::Device g;
+  g.id = "gpu";
+  g.kind = platforms::DeviceKind::gpu;
+  g.units = 1;
+  g.unit_name = "GPU";
+  if (props.integrated) {
+    // A Jetson: the GPU shares the CPU's DRAM and reads mapped host memory in place.
+    g.memory_domain = p.devices.front().memory_domain;
+    for (auto& d : p.memory_domains) {
+      if (d.id == g.memory_domain) d.transfer = platforms::SharedTransfer::zero_copy;
+    }
+  } else {
+    platforms::MemoryDomain vram;
+    vram.id = "gpu_memory";
+    p.memory_domains.push_back(vram);
+    g.memory_domain = vram.id;
+    platforms::Link link;
+    link.id = "pcie";
+    link.from = p.devices.front().memory_domain;
+    link.to = vram.id;
+    p.links.push_back(link);
+  }
+  platforms::Lane lane;
+  lane.id = "gpu0";
+  lane.stream = 0;
+  lane.launch_lane = p.devices.front().lanes.front().id;
+  g.lanes.push_back(lane);
+  p.devices.push_back(g);
+  p.provenance.notes += "; GPU: " + props.name;
 }
 
 std::map<std::string, std::vector<int>> bind_lanes(const platforms::Platform& p, const HostMachine& m) {
@@ -66,9 +99,7 @@ std::map<std::string, std::vector<int>> bind_lanes(const platforms::Platform& p,
   std::map<std::string, std::vector<int>> out;
   std::size_t offset = 0;
   for (const auto& d : p.devices) {
-    // GPU lanes are not bound: their schedules are refused by the plan, naming the lane. The
-    // CPU lanes of a board's platform can still be profiled and replayed.
-    if (d.kind == platforms::DeviceKind::gpu) continue;
+    if (d.kind == platforms::DeviceKind::gpu) continue;  // bound below, to their launch lanes
     if (d.units < 1) throw Error(where, "device '" + d.id + "' has no cores");
     if (offset + std::size_t(d.units) > m.cpus.size()) {
       throw Error(where, "device '" + d.id + "' needs cores " + std::to_string(offset) + ".." +
@@ -85,6 +116,18 @@ std::map<std::string, std::vector<int>> bind_lanes(const platforms::Platform& p,
       out[lane.id] = cpus;
     }
     offset += std::size_t(d.units);
+  }
+  // A GPU lane's host thread (it enqueues the lane's work) runs on the cores of the CPU lane
+  // that pays its launches, as the simulator charges them there.
+  for (const auto& d : p.devices) {
+    if (d.kind != platforms::DeviceKind::gpu) continue;
+    for (const auto& lane : d.lanes) {
+      auto it = lane.launch_lane.empty() ? out.begin() : out.find(lane.launch_lane);
+      if (it == out.end()) {
+        throw Error(where, "GPU lane '" + lane.id + "': launch lane '" + lane.launch_lane + "' is not a CPU lane of the platform");
+      }
+      out[lane.id] = it->second;
+    }
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hw/gpu/gpu_runtime.hpp"
 #include "platforms/platform.hpp"
 
 namespace sparoa::hw {
@@ -23,11 +24,16 @@ struct HostMachine {
 HostMachine describe_host();
 
 // One CPU device `cpu` with one lane `cpu0` on all usable cores, in one memory domain: the
-// default platform of `sparoa run`. No cost model: it is not meant for the simulator.
+// default platform of `sparoa run`. No cost model: it is not meant for the simulator. When
+// a GPU is usable, a device `gpu` with lane `gpu0` (stream 0, launched from cpu0) joins it
+// (add_host_gpu).
 platforms::Platform host_platform(const HostMachine& m);
+// A discrete GPU gets its own memory domain `gpu_memory` and a link `pcie` (pinned copies);
+// an integrated one (Jetson) shares the CPU's domain, marked zero_copy (mapped memory).
+void add_host_gpu(platforms::Platform& p, const gpu::DeviceProperties& props);
 
-// OS CPU ids of every CPU lane of `p`, by lane id (GPU devices are skipped: this backend runs
-// CPU lanes only, and a schedule using a GPU lane is refused when it is planned). Throws
+// OS CPU ids of every lane of `p`, by lane id: a CPU lane's cores, and for a GPU lane those of
+// its launch lane (where its host thread runs). Throws
 // sparoa::Error naming the platform and the device or lane when the machine cannot run it:
 // more cores than the machine has.
 std::map<std::string, std::vector<int>> bind_lanes(const platforms::Platform& p, const HostMachine& m);

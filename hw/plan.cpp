@@ -15,6 +15,15 @@ std::string PlanStep::op_name(const graph::Graph& g) const {
   return producer ? g.op(*producer).name : tensor;
 }
 
+bool Plan::has_gpu() const {
+  return std::any_of(lanes.begin(), lanes.end(), [](const PlanLane& l) { return l.kind == LaneKind::gpu; });
+}
+
+gpu::MemoryKind Plan::kind_of(const std::string& domain) const {
+  auto it = domain_kinds.find(domain);
+  return it == domain_kinds.end() ? gpu::MemoryKind::host : it->second;
+}
+
 std::size_t Plan::buffer_bytes() const {
   std::size_t n = 0;
   for (const auto& b : buffers) n += b.bytes;
@@ -46,6 +55,19 @@ class Ancestry {
   std::vector<std::uint64_t> bits_;
 };
 
+// The domain a lane's outputs live in (see PlanLane::domain).
+std::string lane_domain(const platforms::Platform& p, const platforms::Device& d) {
+  if (d.kind != platforms::DeviceKind::gpu) return d.memory_domain;
+  const bool shared = std::any_of(p.devices.begin(), p.devices.end(), [&](const platforms::Device& o) {
+    return o.kind == platforms::DeviceKind::cpu && o.memory_domain == d.memory_domain;
+  });
+  if (!shared) return d.memory_domain;
+  for (const auto& m : p.memory_domains) {
+    if (m.id == d.memory_domain && m.transfer == platforms::SharedTransfer::zero_copy) return d.memory_domain;
+  }
+  return d.memory_domain + "/" + d.id;
+}
+
 }  // namespace
 
 Plan make_plan(const graph::Graph& g, const platforms::Platform& p, const graph::Schedule& s, const std::string& origin,
@@ -69,19 +91,26 @@ Plan make_plan(const graph::Graph& g, const platforms::Platform& p, const graph:
       by_lane[e.lane].push_back(&e);
     }
   }
+  std::set<std::string> gpu_devices;
   for (const auto& d : p.devices) {
     for (const auto& l : d.lanes) {
       if (!by_lane.count(l.id)) continue;
-      if (d.kind == platforms::DeviceKind::gpu) {
-        throw Error(origin, "lane '" + l.id + "' is on GPU device '" + d.id +
-                                "': this build's replay engine runs CPU lanes only (the GPU half comes with the GPU backend)");
-      }
       auto cpus = lane_cpus.find(l.id);
       if (cpus == lane_cpus.end()) throw Error(origin, "lane '" + l.id + "' is not bound to cores of this machine");
       lane_index[l.id] = plan.lanes.size();
-      plan.lanes.push_back({l.id, d.id, d.memory_domain, cpus->second, {}});
+      PlanLane lane{l.id, d.id, lane_domain(p, d), cpus->second, {}, LaneKind::cpu, ""};
+      if (d.kind == platforms::DeviceKind::gpu) {
+        lane.kind = LaneKind::gpu;
+        lane.launch_lane = l.launch_lane;
+        for (const auto& c : p.devices) {  // unnamed: the platform's first CPU lane
+          if (lane.launch_lane.empty() && c.kind == platforms::DeviceKind::cpu && !c.lanes.empty()) lane.launch_lane = c.lanes.front().id;
+        }
+        gpu_devices.insert(d.id);
+      }
+      plan.lanes.push_back(lane);
     }
   }
+  if (gpu_devices.size() > 1) throw Error(origin, "the schedule uses " + std::to_string(gpu_devices.size()) + " GPU devices; the replay engine drives one");
   const std::string host_domain = p.host_device().memory_domain;
 
   // Slots: one per (tensor, memory domain) it is needed in.
@@ -152,8 +181,10 @@ Plan make_plan(const graph::Graph& g, const platforms::Platform& p, const graph:
       }
       const graph::Tensor& t = g.tensor(name);
       if (t.data) {
-        auto it = slot_of.find({name, ""});
-        step.inputs.push_back(it != slot_of.end() ? it->second : new_slot(name, SlotKind::weight, ""));
+        // CPU lanes read weights in place; a GPU lane gets a copy in its domain (uploaded once).
+        const std::string where = lane.kind == LaneKind::gpu ? lane.domain : "";
+        auto it = slot_of.find({name, where});
+        step.inputs.push_back(it != slot_of.end() ? it->second : new_slot(name, SlotKind::weight, where));
         continue;
       }
       auto here = slot_of.find({name, lane.domain});
@@ -199,6 +230,27 @@ Plan make_plan(const graph::Graph& g, const platforms::Platform& p, const graph:
       } else {
         plan.output_slots[name] = new_slot(name, SlotKind::weight, "");
       }
+    }
+  }
+
+  // Memory kinds: GPU domains first, then the host domains that copies to or from them touch.
+  for (const auto& lane : plan.lanes) {
+    if (lane.kind != LaneKind::gpu) continue;
+    const bool shared = std::any_of(plan.lanes.begin(), plan.lanes.end(), [&](const PlanLane& o) {
+      return o.kind == LaneKind::cpu && o.domain == lane.domain;
+    }) || lane.domain == host_domain;
+    plan.domain_kinds[lane.domain] = shared ? gpu::MemoryKind::mapped : gpu::MemoryKind::device;
+  }
+  auto on_gpu = [&](const std::string& d) {
+    const auto k = plan.kind_of(d);
+    return k == gpu::MemoryKind::device || k == gpu::MemoryKind::mapped;
+  };
+  for (const auto& step : plan.steps) {
+    if (step.kind != StepKind::transfer) continue;
+    const std::string& from = plan.slots[std::size_t(step.inputs[0])].domain;
+    const std::string& to = plan.slots[std::size_t(step.outputs[0])].domain;
+    for (const auto& [a, b] : {std::pair{from, to}, std::pair{to, from}}) {
+      if (on_gpu(b) && !on_gpu(a)) plan.domain_kinds[a] = gpu::MemoryKind::pinned;
     }
   }
 

@@ -13,6 +13,7 @@
 #include "graph/graph.hpp"
 #include "graph/schedule.hpp"
 #include "hw/cpu/cpu_kernel.hpp"
+#include "hw/gpu/gpu_runtime.hpp"
 #include "hw/tensor.hpp"
 #include "platforms/platform.hpp"
 
@@ -42,7 +43,7 @@ struct Slot {
   Shape shape;
   std::size_t bytes = 0;
   SlotKind kind = SlotKind::activation;
-  std::string domain;  // memory domain that holds it
+  std::string domain;  // memory domain that holds it ("" for weights read in place by CPU lanes)
   int buffer = -1;     // activation and output slots: index into Plan::buffers
   int producer = -1;   // step that writes it (-1 for weights and graph inputs)
   std::vector<std::size_t> readers;  // steps that read it
@@ -53,12 +54,19 @@ struct PlanBuffer {
   std::size_t bytes = 0;
 };
 
+enum class LaneKind { cpu, gpu };
+
 struct PlanLane {
   std::string id;
   std::string device;
+  // Where its operators' outputs live. A GPU sharing its memory domain with the CPU keeps the
+  // domain when the domain is zero_copy (mapped memory, no transfers) and gets a private one
+  // ("<domain>/<device>") when it is copy, so that the copies the simulator models happen.
   std::string domain;
-  std::vector<int> cpus;           // OS CPU ids it is pinned to
+  std::vector<int> cpus;           // OS CPU ids it is pinned to (a GPU lane: its launch lane's)
   std::vector<std::size_t> steps;  // in execution order
+  LaneKind kind = LaneKind::cpu;
+  std::string launch_lane;         // GPU lane: the CPU lane that pays its launches
 };
 
 struct Plan {
@@ -69,6 +77,13 @@ struct Plan {
   std::map<std::string, int> input_slots;   // graph input -> slot
   std::map<std::string, int> output_slots;  // graph output -> slot
   std::int64_t batch = 1;
+  // How each memory domain is allocated: host for CPU-only domains, pinned for host domains
+  // that copies to or from a GPU touch, device for a GPU's own memory, mapped for a domain
+  // that CPU and GPU lanes share zero-copy.
+  std::map<std::string, gpu::MemoryKind> domain_kinds;
+
+  bool has_gpu() const;
+  gpu::MemoryKind kind_of(const std::string& domain) const;  // weights ("") and unknown: host
 
   std::size_t buffer_bytes() const;         // activations and outputs, with reuse
   std::size_t unshared_bytes() const;       // the same without reuse (one buffer per tensor)

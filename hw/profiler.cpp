@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "graph/schedule.hpp"
+#include "hw/gpu/gpu_kernel.hpp"
+#include "hw/gpu/gpu_runtime.hpp"
 #include "hw/replay.hpp"
 #include "hw/tensor_io.hpp"
 #include "platforms/cost_model.hpp"
@@ -117,10 +119,108 @@ ProfileRow make_row(const graph::Graph& g, graph::OpId id, const platforms::OpDe
   return row;
 }
 
+// Inputs that no later operator reads are dropped, so a profile's memory stays near one
+// operator's working set even for large models.
+template <class Map> void drop_dead_inputs(const graph::Graph& g, graph::OpId id, Map& inputs) {
+  for (const auto& name : g.op(id).inputs) {
+    if (name.empty() || !inputs.count(name)) continue;
+    const auto& readers = g.consumers(name);
+    if (std::all_of(readers.begin(), readers.end(), [&](graph::OpId r) { return r <= id; })) inputs.erase(name);
+  }
+}
+
+std::vector<ProfileRow> profile_gpu(const graph::Graph& g, const ProfileLane& lane, const ProfileOptions& o,
+                                    const std::function<void(const ProfileRow&)>& progress) {
+  if (o.cold_cache) throw Error("--cold-cache", "applies to CPU lanes only (lane '" + lane.id + "' is a GPU lane)");
+  if (!o.corun_cpus.empty()) throw Error("--corun", "applies to CPU lanes only (lane '" + lane.id + "' is a GPU lane)");
+  if (const std::string why = gpu::unavailable_reason(); !why.empty()) throw Error("lane '" + lane.id + "'", why);
+  std::vector<ProfileRow> rows;
+  const std::vector<platforms::OpDemand> demands = platforms::op_demands(g);
+  std::exception_ptr error;
+  // One host thread on the lane's cores, one stream: as the replay engine drives a GPU lane.
+  std::thread worker([&] {
+    try {
+      pin_current_thread(lane.cpus);
+      gpu::Stream stream(true, false);
+      gpu::Event start, end;
+      std::map<std::string, gpu::Buffer> inputs;  // activations (random) and weights, on the device
+      std::uint64_t next_seed = o.seed;
+      auto device_copy = [&](const graph::Tensor& t, const void* host) {
+        gpu::Buffer b(gpu::MemoryKind::device, std::size_t(t.size_bytes()));
+        gpu::copy(b.device(), host, std::size_t(t.size_bytes()));
+        return b;
+      };
+      for (graph::OpId id : g.topological_order()) {
+        const graph::Operator& op = g.op(id);
+        const auto kinds = graph::kernels_for(g, op.name);
+        for (KernelChoice kernel : o.kernels) {
+          if (std::find(kinds.begin(), kinds.end(), std::string(to_string(kernel))) == kinds.end()) continue;
+          KernelContext ctx;
+          ctx.graph = &g;
+          ctx.group = single_op_group(g, id);
+          ctx.kernel = kernel;
+          ctx.threads = 1;
+          auto k = gpu::make_gpu_kernel(ctx, stream);
+          std::vector<TensorView> in, out;
+          std::vector<gpu::Buffer> outs;
+          for (const auto& name : ctx.group.inputs) {
+            if (name.empty()) {
+              in.push_back({});
+              continue;
+            }
+            const graph::Tensor& t = g.tensor(name);
+            auto it = inputs.find(name);
+            if (it == inputs.end()) {
+              if (t.data) {
+                it = inputs.emplace(name, device_copy(t, weight_view(t).data)).first;
+              } else {
+                const HostTensor h = random_tensor(t.dtype, t.shape, next_seed++);
+                it = inputs.emplace(name, device_copy(t, h.view().data)).first;
+              }
+            }
+            in.push_back({t.dtype, t.shape, it->second.device()});
+          }
+          for (const auto& name : ctx.group.outputs) {
+            const graph::Tensor& t = g.tensor(name);
+            outs.emplace_back(gpu::MemoryKind::device, std::size_t(t.size_bytes()));
+            out.push_back({t.dtype, t.shape, outs.back().device()});
+          }
+          for (int w = 0; w < o.warmup; ++w) k->run(in, out);
+          stream.synchronize();
+          std::vector<double> times;
+          for (int r = 0; r < o.repetitions; ++r) {
+            stream.record(start);
+            k->run(in, out);
+            stream.record(end);
+            end.synchronize();
+            times.push_back(double(end.elapsed_ms_since(start)) * 1e3);
+          }
+          k->check_after_sync();
+          ProfileRow row = make_row(g, id, demands[id], lane, kernel, k->implementation(), std::move(times), false, false);
+          row.threads = 1;  // one host thread launches; no OpenMP team
+          rows.push_back(row);
+          if (progress) progress(row);
+        }
+        drop_dead_inputs(g, id, inputs);
+        for (auto it = inputs.begin(); it != inputs.end();) {  // weights are read once
+          const graph::Tensor& t = g.tensor(it->first);
+          it = t.data ? inputs.erase(it) : std::next(it);
+        }
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  worker.join();
+  if (error) std::rethrow_exception(error);
+  return rows;
+}
+
 }  // namespace
 
 std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& lane, const ProfileOptions& o,
                                       const std::function<void(const ProfileRow&)>& progress) {
+  if (lane.gpu) return profile_gpu(g, lane, o, progress);
   if (lane.cpus.empty()) throw Error("lane '" + lane.id + "'", "has no cores");
   if (o.repetitions < 1) throw Error("profile", "at least one repetition is needed");
   for (int c : o.corun_cpus) {
@@ -191,13 +291,7 @@ std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& 
           rows.push_back(row);
           if (progress) progress(row);
         }
-        // Inputs that no later operator reads are dropped, so the profile's memory stays
-        // near one operator's working set even for large models.
-        for (const auto& name : op.inputs) {
-          if (name.empty() || !inputs.count(name)) continue;
-          const auto& readers = g.consumers(name);
-          if (std::all_of(readers.begin(), readers.end(), [&](graph::OpId r) { return r <= id; })) inputs.erase(name);
-        }
+        drop_dead_inputs(g, id, inputs);
       }
     } catch (...) {
       error = std::current_exception();

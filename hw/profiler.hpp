@@ -21,7 +21,8 @@ namespace sparoa::hw {
 struct ProfileLane {
   std::string id;         // lane id of the platform
   std::string device;
-  std::vector<int> cpus;  // OS CPU ids
+  std::vector<int> cpus;  // OS CPU ids (a GPU lane: where its host thread runs)
+  bool gpu = false;       // a GPU lane: each operator timed with CUDA events on one stream
 };
 
 struct ProfileOptions {
@@ -42,7 +43,9 @@ using platforms::ProfileRow;
 using platforms::write_profile_csv;
 
 // Times every operator of `g` (bound to its batch size) on `lane`, for each kernel of
-// options.kernels the operator has. `progress` is called after each row.
+// options.kernels the operator has. `progress` is called after each row. On a GPU lane each
+// repetition is the time between CUDA events recorded around the operator's kernels (the
+// launch cost on the host is not in it); cold caches and co-running are CPU-only options.
 std::vector<ProfileRow> profile_graph(const graph::Graph& g, const ProfileLane& lane, const ProfileOptions& options,
                                       const std::function<void(const ProfileRow&)>& progress = {});
 

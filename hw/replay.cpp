@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "hw/cpu/cpu_kernel.hpp"
+#include "hw/gpu/gpu_kernel.hpp"
+#include "hw/gpu/gpu_runtime.hpp"
 #include "hw/host_machine.hpp"
 #include "hw/reference_run.hpp"
 #include "support/error.hpp"
@@ -41,13 +43,20 @@ using Counter = std::atomic<int>;
 
 class Engine {
  public:
-  Engine(const ReplayOptions& o, Plan plan) : o_(o), plan_(std::move(plan)) {}
+  Engine(const ReplayOptions& o, Plan plan) : o_(o), plan_(std::move(plan)) {
+    for (const auto& d : o.platform->devices) {
+      for (const auto& l : d.lanes) launch_device_[l.id] = d.id;
+    }
+  }
   ReplayResult run();
 
  private:
   void bind_views();
   void lane_main(std::size_t lane);
-  void run_step(std::size_t step);
+  void gpu_lane_main(std::size_t lane);
+  void run_step(std::size_t step, gpu::Stream* copies);
+  void measure_sparsity(std::size_t step, bool on_gpu);
+  bool on_gpu_lane(std::size_t step) const { return plan_.lanes[plan_.steps[step].lane].kind == LaneKind::gpu; }
   void wait_for(Counter& c, int target);
   void fail(std::exception_ptr e);
   // Counters only grow (a failing lane pushes them all up to wake everyone; a lane that has
@@ -63,9 +72,16 @@ class Engine {
   Plan plan_;
   int warmup_ = 1;
   int total_ = 1;
-  std::vector<AlignedBuffer> buffers_;
+  std::vector<gpu::Buffer> buffers_;  // one per plan buffer, of its domain's memory kind
+  std::vector<gpu::Buffer> copies_;   // weights uploaded for GPU lanes, inputs staged in pinned/mapped memory
+  std::vector<void*> slot_host_, slot_dev_;  // each slot's address for CPU and for GPU code
   std::vector<std::vector<TensorView>> in_views_, out_views_;
   std::vector<std::unique_ptr<CpuKernel>> kernels_;
+  std::vector<std::unique_ptr<gpu::GpuKernel>> gpu_kernels_;
+  // GPU lanes: per step a start and an end event (cross-lane waits use the end event).
+  std::vector<std::unique_ptr<gpu::Event>> start_event_, end_event_;
+  std::int64_t clock_half_width_ns_ = 0;  // largest anchor uncertainty seen (GPU lanes write it under error_mutex_)
+  std::vector<std::int64_t> launch_start_ns_, launch_end_ns_;  // GPU op steps: host time spent enqueuing
   std::unique_ptr<Counter[]> step_done_;
   std::unique_ptr<Counter[]> lane_done_;
   Counter go_{-1};
@@ -74,6 +90,7 @@ class Engine {
   std::mutex error_mutex_;
   std::exception_ptr error_;
   std::vector<LaneReport> lane_reports_;
+  std::map<std::string, std::string> launch_device_;  // lane id -> its device id
   // Per measured iteration and step: start and end in nanoseconds since go of that iteration
   // minus the run origin, filled by the lane that runs the step (no sharing).
   std::vector<std::int64_t> start_ns_, end_ns_;
@@ -124,24 +141,49 @@ void Engine::wait_for(Counter& c, int target) {
 void Engine::bind_views() {
   const graph::Graph& g = *o_.graph;
   buffers_.reserve(plan_.buffers.size());
-  for (const auto& b : plan_.buffers) buffers_.emplace_back(b.bytes);
-  std::vector<TensorView> slot_views(plan_.slots.size());
-  for (std::size_t i = 0; i < plan_.slots.size(); ++i) {
+  for (const auto& b : plan_.buffers) buffers_.emplace_back(plan_.kind_of(b.domain), b.bytes);
+  const std::size_t n_slots = plan_.slots.size();
+  slot_host_.assign(n_slots, nullptr);
+  slot_dev_.assign(n_slots, nullptr);
+  // A constant or input copied into engine memory of its domain's kind (device, pinned or
+  // mapped), once: GPU code cannot read the graph's mapping or the caller's pageable buffers.
+  auto stage = [&](std::size_t i, const void* src, gpu::MemoryKind kind) {
     const Slot& s = plan_.slots[i];
-    TensorView v{s.dtype, s.shape, nullptr};
+    copies_.emplace_back(kind, s.bytes);
+    gpu::copy(copies_.back().device() ? copies_.back().device() : copies_.back().host(), src, s.bytes);
+    slot_host_[i] = copies_.back().host();
+    slot_dev_[i] = copies_.back().device();
+  };
+  for (std::size_t i = 0; i < n_slots; ++i) {
+    const Slot& s = plan_.slots[i];
+    const gpu::MemoryKind kind = plan_.kind_of(s.domain);
     switch (s.kind) {
-      case SlotKind::weight: v = weight_view(g.tensor(s.tensor)); break;
+      case SlotKind::weight: {
+        const void* data = weight_view(g.tensor(s.tensor)).data;
+        if (kind == gpu::MemoryKind::host) {
+          slot_host_[i] = const_cast<void*>(data);
+        } else {
+          stage(i, data, kind);
+        }
+        break;
+      }
       case SlotKind::input: {
         auto it = o_.inputs.find(s.tensor);
         if (it == o_.inputs.end()) throw Error("input '" + s.tensor + "'", "not given");
         check_input(g, s.tensor, it->second);
-        v.data = it->second.data;
+        if (kind == gpu::MemoryKind::host) {
+          slot_host_[i] = it->second.data;
+        } else {
+          stage(i, it->second.data, kind);
+        }
         break;
       }
       case SlotKind::activation:
-      case SlotKind::output: v.data = buffers_[std::size_t(s.buffer)].data(); break;
+      case SlotKind::output:
+        slot_host_[i] = buffers_[std::size_t(s.buffer)].host();
+        slot_dev_[i] = buffers_[std::size_t(s.buffer)].device();
+        break;
     }
-    slot_views[i] = v;
   }
   for (const auto& name : g.input_names()) {
     if (!plan_.input_slots.count(name)) continue;
@@ -153,22 +195,66 @@ void Engine::bind_views() {
   in_views_.resize(plan_.steps.size());
   out_views_.resize(plan_.steps.size());
   for (std::size_t s = 0; s < plan_.steps.size(); ++s) {
-    for (int i : plan_.steps[s].inputs) in_views_[s].push_back(i < 0 ? TensorView{} : slot_views[std::size_t(i)]);
-    for (int i : plan_.steps[s].outputs) out_views_[s].push_back(slot_views[std::size_t(i)]);
+    const PlanStep& step = plan_.steps[s];
+    // GPU lanes use device addresses; CPU lanes host ones; a transfer whichever exists (the
+    // copy goes through the CUDA runtime, which knows both).
+    auto address = [&](int slot) -> void* {
+      const auto i = std::size_t(slot);
+      if (step.kind == StepKind::transfer) return slot_dev_[i] ? slot_dev_[i] : slot_host_[i];
+      return on_gpu_lane(s) ? slot_dev_[i] : slot_host_[i];
+    };
+    auto view = [&](int slot) {
+      if (slot < 0) return TensorView{};
+      const Slot& sl = plan_.slots[std::size_t(slot)];
+      return TensorView{sl.dtype, sl.shape, address(slot)};
+    };
+    for (int i : step.inputs) in_views_[s].push_back(view(i));
+    for (int i : step.outputs) out_views_[s].push_back(view(i));
   }
 }
 
-void Engine::run_step(std::size_t s) {
+void Engine::run_step(std::size_t s, gpu::Stream* copies) {
   const PlanStep& step = plan_.steps[s];
   if (step.kind == StepKind::transfer) {
-    // Host memory domains: a plain copy. Devices with their own memory bring their own copy.
-    std::memcpy(out_views_[s][0].data, in_views_[s][0].data, out_views_[s][0].size_bytes());
+    // Between host domains a plain copy; to or from GPU memory through this lane's copy stream.
+    const std::size_t bytes = out_views_[s][0].size_bytes();
+    if (copies) {
+      copies->copy_async(out_views_[s][0].data, in_views_[s][0].data, bytes);
+      copies->synchronize();
+    } else {
+      std::memcpy(out_views_[s][0].data, in_views_[s][0].data, bytes);
+    }
     return;
   }
   kernels_[s]->run(in_views_[s], out_views_[s]);
 }
 
+void Engine::measure_sparsity(std::size_t s, bool on_gpu) {
+  // The inputs are still intact right after the step: count their zeros now (a GPU lane has
+  // synchronised its stream first and copies them back).
+  double zeros = 0, elements = 0;
+  for (std::size_t i = 0; i < in_views_[s].size(); ++i) {
+    const int slot = plan_.steps[s].inputs[i];
+    if (slot < 0 || plan_.slots[std::size_t(slot)].kind == SlotKind::weight) continue;
+    const TensorView& v = in_views_[s][i];
+    const double e = double(v.elements());
+    if (on_gpu) {
+      HostTensor h(v.dtype, v.shape);
+      gpu::copy(h.view().data, v.data, h.size_bytes());
+      zeros += zero_fraction(h.view()) * e;
+    } else {
+      zeros += zero_fraction(v) * e;
+    }
+    elements += e;
+  }
+  activation_sparsity_[s] = elements > 0 ? zeros / elements : -1;
+}
+
 void Engine::lane_main(std::size_t l) {
+  if (plan_.lanes[l].kind == LaneKind::gpu) {
+    gpu_lane_main(l);
+    return;
+  }
   try {
     const PlanLane& lane = plan_.lanes[l];
     LaneReport& report = lane_reports_[l];
@@ -201,6 +287,15 @@ void Engine::lane_main(std::size_t l) {
       ctx.threads = int(lane.cpus.size());
       kernels_[s] = make_cpu_kernel(ctx);
     }
+    // Copies to or from GPU memory go through a stream of this lane's own.
+    std::unique_ptr<gpu::Stream> copies;
+    for (std::size_t s : lane.steps) {
+      const PlanStep& step = plan_.steps[s];
+      if (step.kind != StepKind::transfer || copies) continue;
+      const auto from = plan_.kind_of(plan_.slots[std::size_t(step.inputs[0])].domain);
+      const auto to = plan_.kind_of(plan_.slots[std::size_t(step.outputs[0])].domain);
+      if (from != gpu::MemoryKind::host || to != gpu::MemoryKind::host) copies = std::make_unique<gpu::Stream>(false, false);
+    }
     lanes_ready_.fetch_add(1, std::memory_order_acq_rel);
     lanes_ready_.notify_all();
     const std::size_t n = plan_.steps.size();
@@ -208,31 +303,108 @@ void Engine::lane_main(std::size_t l) {
       wait_for(go_, it);
       const bool measured = it >= warmup_;
       for (std::size_t s : lane.steps) {
-        for (std::size_t w : plan_.steps[s].waits) wait_for(step_done_[w], it);
+        for (std::size_t w : plan_.steps[s].waits) {
+          wait_for(step_done_[w], it);
+          // A GPU lane publishes a step once enqueued; its end event says when it ran.
+          if (on_gpu_lane(w)) end_event_[w]->synchronize();
+        }
         const auto t0 = Clock::now();
-        run_step(s);
+        run_step(s, copies.get());
         const auto t1 = Clock::now();
         if (measured) {
           const std::size_t k = std::size_t(it - warmup_) * n + s;
           start_ns_[k] = std::chrono::duration_cast<std::chrono::nanoseconds>(t0 - origin_).count();
           end_ns_[k] = std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - origin_).count();
         }
-        if (it == 0 && plan_.steps[s].kind == StepKind::op) {
-          // The inputs are still intact right after the step: count their zeros now.
-          double zeros = 0, elements = 0;
-          for (std::size_t i = 0; i < in_views_[s].size(); ++i) {
-            const int slot = plan_.steps[s].inputs[i];
-            if (slot < 0 || plan_.slots[std::size_t(slot)].kind == SlotKind::weight) continue;
-            const double e = double(in_views_[s][i].elements());
-            zeros += zero_fraction(in_views_[s][i]) * e;
-            elements += e;
-          }
-          activation_sparsity_[s] = elements > 0 ? zeros / elements : -1;
-        }
+        if (it == 0 && plan_.steps[s].kind == StepKind::op) measure_sparsity(s, false);
         publish(step_done_[s], it);
       }
       publish(lane_done_[l], it);
     }
+  } catch (const Aborted&) {
+  } catch (...) {
+    fail(std::current_exception());
+  }
+}
+
+// A GPU lane: a thread on its launch lane's cores enqueues the lane's steps on one CUDA
+// stream. Waits on other GPU lanes are stream waits on their end events (no host wait);
+// waits on CPU lanes are host waits before enqueuing. The thread synchronises with the
+// stream once per iteration, then turns the iteration's event times into steady-clock times
+// through the anchor event recorded (idle stream) just before the iteration.
+void Engine::gpu_lane_main(std::size_t l) {
+  try {
+    const PlanLane& lane = plan_.lanes[l];
+    LaneReport& report = lane_reports_[l];
+    report.pinning = pin_current_thread(lane.cpus);
+    report.observed_cpus = current_thread_cpus();
+    gpu::Stream stream(true, o_.allow_tf32);
+    gpu::Event anchor_event;
+    for (std::size_t s : lane.steps) {
+      start_event_[s] = std::make_unique<gpu::Event>();
+      end_event_[s] = std::make_unique<gpu::Event>();
+      const PlanStep& step = plan_.steps[s];
+      if (step.kind != StepKind::op) continue;
+      KernelContext ctx;
+      ctx.graph = o_.graph;
+      ctx.group = step.group;
+      ctx.kernel = step.kernel;
+      ctx.threads = 1;
+      gpu_kernels_[s] = gpu::make_gpu_kernel(ctx, stream);
+    }
+    gpu::ClockAnchor anchor = stream.anchor(anchor_event);
+    lanes_ready_.fetch_add(1, std::memory_order_acq_rel);
+    lanes_ready_.notify_all();
+    const std::size_t n = plan_.steps.size();
+    std::int64_t widest = 0;
+    for (int it = 0; it < total_; ++it) {
+      wait_for(go_, it);
+      const bool measured = it >= warmup_;
+      for (std::size_t s : lane.steps) {
+        const PlanStep& step = plan_.steps[s];
+        for (std::size_t w : step.waits) {
+          wait_for(step_done_[w], it);
+          if (on_gpu_lane(w)) stream.wait(*end_event_[w]);
+        }
+        stream.record(*start_event_[s]);
+        const auto t0 = Clock::now();
+        if (step.kind == StepKind::transfer) {
+          stream.copy_async(out_views_[s][0].data, in_views_[s][0].data, out_views_[s][0].size_bytes());
+        } else {
+          gpu_kernels_[s]->run(in_views_[s], out_views_[s]);
+        }
+        const auto t1 = Clock::now();
+        stream.record(*end_event_[s]);
+        if (measured) {
+          const std::size_t k = std::size_t(it - warmup_) * n + s;
+          launch_start_ns_[k] = std::chrono::duration_cast<std::chrono::nanoseconds>(t0 - origin_).count();
+          launch_end_ns_[k] = std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - origin_).count();
+        }
+        if (it == 0 && step.kind == StepKind::op) {
+          stream.synchronize();
+          measure_sparsity(s, true);
+        }
+        publish(step_done_[s], it);
+      }
+      stream.synchronize();
+      for (std::size_t s : lane.steps) {
+        if (gpu_kernels_[s]) gpu_kernels_[s]->check_after_sync();
+      }
+      if (measured) {
+        const std::int64_t origin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(origin_.time_since_epoch()).count();
+        for (std::size_t s : lane.steps) {
+          const std::size_t k = std::size_t(it - warmup_) * n + s;
+          start_ns_[k] = gpu::to_host_ns(anchor, start_event_[s]->elapsed_ms_since(anchor_event)) - origin_ns;
+          end_ns_[k] = gpu::to_host_ns(anchor, end_event_[s]->elapsed_ms_since(anchor_event)) - origin_ns;
+        }
+        widest = std::max(widest, anchor.half_width_ns());
+      }
+      // The next iteration's anchor, before this one is declared done (the stream is idle).
+      if (it + 1 < total_) anchor = stream.anchor(anchor_event);
+      publish(lane_done_[l], it);
+    }
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    clock_half_width_ns_ = std::max(clock_half_width_ns_, widest);
   } catch (const Aborted&) {
   } catch (...) {
     fail(std::current_exception());
@@ -246,6 +418,9 @@ ReplayResult Engine::run() {
   bind_views();
   const std::size_t n = plan_.steps.size();
   kernels_.resize(n);
+  gpu_kernels_.resize(n);
+  start_event_.resize(n);
+  end_event_.resize(n);
   step_done_ = std::make_unique<Counter[]>(n);
   lane_done_ = std::make_unique<Counter[]>(plan_.lanes.size());
   for (std::size_t s = 0; s < n; ++s) step_done_[s].store(-1);
@@ -257,6 +432,8 @@ ReplayResult Engine::run() {
   }
   start_ns_.assign(std::size_t(o_.iterations) * n, 0);
   end_ns_.assign(std::size_t(o_.iterations) * n, 0);
+  launch_start_ns_.assign(std::size_t(o_.iterations) * n, 0);
+  launch_end_ns_.assign(std::size_t(o_.iterations) * n, 0);
   activation_sparsity_.assign(n, -1);
   go_time_.resize(std::size_t(total_));
 
@@ -284,6 +461,8 @@ ReplayResult Engine::run() {
   r.lanes = lane_reports_;
   r.buffer_bytes = plan_.buffer_bytes();
   r.unshared_bytes = plan_.unshared_bytes();
+  r.gpu_clock_uncertainty_us = double(clock_half_width_ns_) / 1e3;
+  for (const auto& [domain, kind] : plan_.domain_kinds) r.memory_kinds[domain] = gpu::to_string(kind);
   r.window_begin_s = std::chrono::duration<double>(origin_.time_since_epoch()).count();
   for (int it = 0; it < o_.iterations; ++it) {
     const auto go = go_time_[std::size_t(warmup_ + it)];
@@ -297,7 +476,7 @@ ReplayResult Engine::run() {
     const PlanStep& step = plan_.steps[s];
     if (step.kind != StepKind::op) continue;
     const std::string name = step.op_name(g);
-    r.implementations[name] = kernels_[s]->implementation();
+    r.implementations[name] = kernels_[s] ? kernels_[s]->implementation() : gpu_kernels_[s]->implementation();
     if (activation_sparsity_[s] >= 0) r.activation_sparsity[name] = activation_sparsity_[s];
   }
   r.trace.records.reserve(std::size_t(o_.iterations) * n);
@@ -329,6 +508,20 @@ ReplayResult Engine::run() {
       const std::size_t k = std::size_t(it) * n + s;
       rec.start_us = double(start_ns_[k]) / 1e3;
       rec.end_us = double(end_ns_[k]) / 1e3;
+      if (lane.kind == LaneKind::gpu && step.kind == StepKind::op) {
+        // The host time its launch took, on the lane that pays it (DESIGN.md: launch records).
+        traces::Record launch = rec;
+        launch.record = traces::RecordKind::launch;
+        launch.lane = lane.launch_lane;
+        launch.device = launch_device_.count(lane.launch_lane) ? launch_device_.at(lane.launch_lane) : "";
+        launch.fused_group.clear();
+        launch.args.clear();
+        launch.start_us = double(launch_start_ns_[k]) / 1e3;
+        launch.end_us = double(launch_end_ns_[k]) / 1e3;
+        r.trace.records.push_back(std::move(rec));
+        r.trace.records.push_back(std::move(launch));
+        continue;
+      }
       r.trace.records.push_back(std::move(rec));
     }
   }
@@ -341,7 +534,13 @@ ReplayResult Engine::run() {
     } else if (s.kind == SlotKind::input) {
       src = o_.inputs.at(name).data;
     } else {
-      src = buffers_[std::size_t(s.buffer)].data();
+      const auto& b = buffers_[std::size_t(s.buffer)];
+      if (!b.host()) {  // GPU memory: copied back through the runtime
+        gpu::copy(out.view().data, b.device(), out.size_bytes());
+        r.outputs.emplace(name, std::move(out));
+        continue;
+      }
+      src = b.host();
     }
     std::memcpy(out.view().data, src, out.size_bytes());
     r.outputs.emplace(name, std::move(out));
@@ -367,7 +566,13 @@ ReplayResult replay(const ReplayOptions& o) {
   }
   const HostMachine machine = describe_host();
   const auto lane_cpus = bind_lanes(*o.platform, machine);
-  Engine engine(o, make_plan(*o.graph, *o.platform, *o.schedule, o.schedule_origin, lane_cpus));
+  Plan plan = make_plan(*o.graph, *o.platform, *o.schedule, o.schedule_origin, lane_cpus);
+  for (const auto& lane : plan.lanes) {
+    if (lane.kind != LaneKind::gpu) continue;
+    const std::string reason = gpu::unavailable_reason();
+    if (!reason.empty()) throw Error(o.schedule_origin, "lane '" + lane.id + "' is on GPU device '" + lane.device + "', but " + reason);
+  }
+  Engine engine(o, std::move(plan));
   return engine.run();
 }
 

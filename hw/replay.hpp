@@ -1,9 +1,11 @@
 #pragma once
-// The replay engine: executes a schedule on this machine's real kernels. Each lane is a
-// thread pinned to the lane's cores with an OpenMP team of that many threads; a step starts
-// as soon as the steps it reads from (on other lanes) are done: per-step completion counters,
-// no barrier per layer. Iterations run one after another (warm-ups first), and every measured
-// iteration yields one trace record per step on a steady clock.
+// The replay engine: executes a schedule on this machine's real kernels. Each CPU lane is a
+// thread pinned to the lane's cores with an OpenMP team of that many threads; each GPU lane
+// is a CUDA stream fed by a thread on its launch lane's cores. A step starts as soon as the
+// steps it reads from (on other lanes) are done: per-step completion counters, CUDA events
+// between GPU lanes, no barrier per layer. Iterations run one after another (warm-ups
+// first), and every measured iteration yields one trace record per step on a steady clock
+// (GPU steps: CUDA event times placed on it through an anchor event).
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -28,6 +30,7 @@ struct ReplayOptions {
   int warmup = 2;       // iterations run before the measured ones (at least 1: it measures activation sparsity)
   int iterations = 10;  // measured iterations
   std::string run_id = "hw";
+  bool allow_tf32 = false;  // GPU: TF32 Tensor Core math for float32 convolutions and GEMMs
 };
 
 struct LaneReport {
@@ -52,6 +55,10 @@ struct ReplayResult {
   // The measured iterations' window on the steady clock (seconds since its epoch), for
   // integrating power samples taken meanwhile.
   double window_begin_s = 0, window_end_s = 0;
+  // GPU lanes: the largest uncertainty of placing CUDA event times on the steady clock (half
+  // the bracket of the anchor event, hw/README.md), in microseconds; 0 without GPU lanes.
+  double gpu_clock_uncertainty_us = 0;
+  std::map<std::string, std::string> memory_kinds;  // memory domain -> host|pinned|device|mapped
 };
 
 // Throws sparoa::Error with one clear line (schedule, lane, operator or input named) for a

@@ -3,91 +3,22 @@
 #include <algorithm>
 #include <cstring>
 
+#include "hw/conv_geometry.hpp"
 #include "hw/cpu/dnnl_common.hpp"
 
 namespace sparoa::hw::onednn {
 namespace {
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  const std::int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 struct Geometry {
   dims_t strides, dilates, pad_l, pad_r;  // dilates in oneDNN's convention (0 = none)
 };
 
-std::vector<std::int64_t> attr_per_dim(const graph::Operator& op, const std::string& key, std::size_t n,
-                                       std::int64_t fallback) {
-  auto v = op.attr_ints(key, std::vector<std::int64_t>(n, fallback));
-  if (v.size() != n) {
-    throw Error(op_where(op), "attribute '" + key + "' has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
-  }
-  return v;
-}
-
-// ONNX's padding rules for Conv, resolved against the output size the importer inferred.
-Geometry conv_geometry(const graph::Operator& op, const graph::Shape& x, const graph::Shape& w, const graph::Shape& y) {
-  const std::size_t sd = x.size() - 2;
+Geometry to_onednn(const ConvGeometry& c) {
   Geometry g;
-  const auto strides = attr_per_dim(op, "strides", sd, 1);
-  const auto dil = attr_per_dim(op, "dilations", sd, 1);
-  const auto pads = attr_per_dim(op, "pads", 2 * sd, 0);
-  const std::string auto_pad = op.attr_string("auto_pad", "NOTSET");
-  for (std::size_t d = 0; d < sd; ++d) {
-    const std::int64_t in = x[2 + d], out = y[2 + d], s = strides[d];
-    const std::int64_t kr = (w[2 + d] - 1) * dil[d] + 1;
-    std::int64_t pl = 0, pr = 0;
-    if (auto_pad == "NOTSET") {
-      pl = pads[d];
-      pr = pads[d + sd];
-    } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * s + kr - in);
-      pl = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pr = total - pl;
-    } else if (auto_pad != "VALID") {
-      throw Error(op_where(op), "unknown auto_pad '" + auto_pad + "'");
-    }
-    g.strides.push_back(s);
-    g.dilates.push_back(dil[d] - 1);
-    g.pad_l.push_back(pl);
-    g.pad_r.push_back(pr);
-  }
-  return g;
-}
-
-// ConvTranspose: the begin padding follows ONNX (pads, or auto_pad / output_shape rules); the
-// end padding is whatever makes oneDNN's output size the inferred one (output_padding and
-// output_shape end up there, possibly negative).
-Geometry deconv_geometry(const graph::Operator& op, const graph::Shape& x, const graph::Shape& w, const graph::Shape& y) {
-  const std::size_t sd = x.size() - 2;
-  Geometry g;
-  const auto strides = attr_per_dim(op, "strides", sd, 1);
-  const auto dil = attr_per_dim(op, "dilations", sd, 1);
-  const auto pads = attr_per_dim(op, "pads", 2 * sd, 0);
-  const auto out_pad = attr_per_dim(op, "output_padding", sd, 0);
-  const std::string auto_pad = op.attr_string("auto_pad", "NOTSET");
-  const bool has_output_shape = op.has_attr("output_shape");
-  for (std::size_t d = 0; d < sd; ++d) {
-    const std::int64_t in = x[2 + d], out = y[2 + d], s = strides[d];
-    const std::int64_t kr = (w[2 + d] - 1) * dil[d] + 1;
-    const std::int64_t total = s * (in - 1) + out_pad[d] + kr - out;
-    std::int64_t pl = 0;
-    if (auto_pad == "SAME_UPPER") {
-      pl = floor_div(total, 2);
-    } else if (auto_pad == "SAME_LOWER") {
-      pl = total - floor_div(total, 2);
-    } else if (auto_pad == "NOTSET") {
-      pl = has_output_shape ? total - floor_div(total, 2) : pads[d];
-    } else if (auto_pad != "VALID") {
-      throw Error(op_where(op), "unknown auto_pad '" + auto_pad + "'");
-    }
-    if (pl < 0) throw Error(op_where(op), "the resolved begin padding is negative, which oneDNN cannot run");
-    g.strides.push_back(s);
-    g.dilates.push_back(dil[d] - 1);
-    g.pad_l.push_back(pl);
-    g.pad_r.push_back(s * (in - 1) + kr - pl - out);
-  }
+  g.strides = c.strides;
+  for (auto d : c.dilations) g.dilates.push_back(d - 1);
+  g.pad_l = c.pad_begin;
+  g.pad_r = c.pad_end;
   return g;
 }
 
@@ -163,7 +94,7 @@ class ConvKernel final : public DnnlKernel {
     }
     if (w[0] != (transposed ? cin : cout)) throw Error(op_where(op), "weight shape does not match the channels");
     const dnnl::memory::desc w_user(wdims, dt::f32, wstrides);
-    const Geometry geo = transposed ? deconv_geometry(op, x, w, y) : conv_geometry(op, x, w, y);
+    const Geometry geo = to_onednn(transposed ? deconv_geometry(op, x, w, y) : conv_geometry(op, x, w, y));
 
     const bool weights_const = ctx.input_is_weight(1);
     const graph::Tensor* bias_t = input_tensor_or_null(ctx, 2);

@@ -271,4 +271,23 @@ std::unique_ptr<CpuKernel> make_cast_kernel(const KernelContext& ctx);
 std::unique_ptr<CpuKernel> make_reduce_kernel(const KernelContext& ctx);
 std::unique_ptr<CpuKernel> make_resize_kernel(const KernelContext& ctx);
 
+// Resize as tables: each output coordinate of an axis reads one or two input coordinates
+// (element offsets) with weights. The CPU kernel applies them; the GPU kernel uploads the
+// same tables, so both follow one implementation of ONNX's coordinate rules.
+struct ResizeAxisTaps {
+  bool two_taps = false;              // some output coordinate blends two inputs
+  std::vector<std::int64_t> off0, off1;  // input element offsets (index x stride)
+  std::vector<double> w0, w1;
+  std::vector<unsigned char> outside;  // tf_crop_and_resize: coordinate outside the input
+  bool any_outside = false;
+};
+struct ResizePlan {
+  bool linear = false;  // blend two taps per axis; nearest otherwise (tap 0 only)
+  double extrapolation = 0;
+  std::vector<ResizeAxisTaps> axes;
+};
+// Throws sparoa::Error naming the operator for what the CPU kernel refuses, and when roi,
+// scales or sizes are not constants.
+ResizePlan plan_resize(const KernelContext& ctx);
+
 }  // namespace sparoa::hw::own

@@ -10,13 +10,7 @@
 namespace sparoa::hw::own {
 namespace {
 
-struct AxisTaps {
-  bool two_taps = false;              // some output coordinate blends two inputs
-  std::vector<std::int64_t> off0, off1;  // input element offsets (index x stride)
-  std::vector<double> w0, w1;
-  std::vector<unsigned char> outside;  // tf_crop_and_resize: coordinate outside the input
-  bool any_outside = false;
-};
+using AxisTaps = ResizeAxisTaps;
 
 class ResizeKernel final : public OwnKernel {
  public:
@@ -58,6 +52,11 @@ class ResizeKernel final : public OwnKernel {
         return weight_view(ctx.input_tensor(i));
       });
     }
+  }
+
+  ResizePlan resize_plan() const {
+    if (!constant_) throw Error(where_, "roi, scales or sizes are computed at run time; only constants can be planned ahead");
+    return {linear_, extrapolation_, axes_};
   }
 
   void run(std::span<const TensorView> in, std::span<const TensorView> out) override {
@@ -320,6 +319,11 @@ class ResizeKernel final : public OwnKernel {
 };
 
 }  // namespace
+
+ResizePlan plan_resize(const KernelContext& ctx) {
+  if (!has_input(ctx, 0) || ctx.group.outputs.empty()) throw Error(op_where(ctx.root()), "needs an input and an output");
+  return ResizeKernel(ctx).resize_plan();
+}
 
 std::unique_ptr<CpuKernel> make_resize_kernel(const KernelContext& ctx) {
   if (!has_input(ctx, 0) || ctx.group.outputs.empty()) throw Error(op_where(ctx.root()), "needs an input and an output");

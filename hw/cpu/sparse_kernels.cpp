@@ -343,7 +343,7 @@ std::unique_ptr<CpuKernel> make_matmul(const KernelContext& ctx) {
 // ---------------------------------------------------------------------------------------
 // Convolution geometry (1-D convolutions are 2-D ones with height 1).
 
-struct ConvGeometry {
+struct SparseConvShape {
   std::int64_t batch = 0, c = 0, h = 0, w = 0;  // input
   std::int64_t m = 0, oh = 0, ow = 0;           // output
   std::int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
@@ -351,7 +351,7 @@ struct ConvGeometry {
 };
 
 // Begin pads of each spatial axis from pads / auto_pad (resolved from the shapes).
-ConvGeometry conv_geometry(const KernelContext& ctx, bool transposed, const std::string& where) {
+SparseConvShape sparse_conv_shape(const KernelContext& ctx, bool transposed, const std::string& where) {
   const graph::Operator& op = ctx.root();
   const graph::Shape& xs = ctx.input_tensor(0).shape;
   const graph::Shape& ws = ctx.input_tensor(1).shape;
@@ -361,7 +361,7 @@ ConvGeometry conv_geometry(const KernelContext& ctx, bool transposed, const std:
   }
   if (ws.size() != xs.size() || ys.size() != xs.size()) throw Error(where, "weight, input and output ranks differ");
   const std::size_t spatial = xs.size() - 2;
-  ConvGeometry g;
+  SparseConvShape g;
   g.groups = op.attr_int("group", 1);
   g.batch = xs[0];
   g.c = xs[1];
@@ -473,7 +473,7 @@ struct ChannelBias {
 class ConvKernel final : public CpuKernel {
  public:
   ConvKernel(const KernelContext& ctx, const std::string& where) : threads_(std::max(1, ctx.threads)) {
-    g_ = conv_geometry(ctx, false, where);
+    g_ = sparse_conv_shape(ctx, false, where);
     const graph::Shape& ws = ctx.input_tensor(1).shape;
     if (ws[0] != g_.m || ws[1] * g_.groups != g_.c) throw Error(where, "weight shape does not match the channels and groups");
     const WeightFloats w(ctx.input_tensor(1), where);
@@ -641,7 +641,7 @@ class ConvKernel final : public CpuKernel {
     }
   }
 
-  ConvGeometry g_;
+  SparseConvShape g_;
   int threads_ = 1;
   bool pointwise_ = false;
   std::int64_t hq_ = 0, wq_ = 0, image_stride_ = 0;
@@ -660,7 +660,7 @@ class ConvKernel final : public CpuKernel {
 class ConvTransposeKernel final : public CpuKernel {
  public:
   ConvTransposeKernel(const KernelContext& ctx, const std::string& where) : threads_(std::max(1, ctx.threads)) {
-    g_ = conv_geometry(ctx, true, where);
+    g_ = sparse_conv_shape(ctx, true, where);
     const graph::Shape& ws = ctx.input_tensor(1).shape;
     if (ws[0] != g_.c || ws[1] * g_.groups != g_.m) throw Error(where, "weight shape does not match the channels and groups");
     const WeightFloats w(ctx.input_tensor(1), where);
@@ -744,7 +744,7 @@ class ConvTransposeKernel final : public CpuKernel {
   }
 
  private:
-  ConvGeometry g_;
+  SparseConvShape g_;
   int threads_ = 1;
   CsrMatrix a_;
   double density_ = 0;

@@ -21,8 +21,13 @@ BackendInfo cuda_backend_info() {
   int runtime = 0;
   cudaRuntimeGetVersion(&runtime);
   const size_t cudnn = cudnnGetVersion();  // e.g. 91900
-  info.library = "CUDA runtime " + version_string(runtime) + ", cuDNN " + std::to_string(cudnn / 10000) + "." +
-                 std::to_string((cudnn % 10000) / 100) + "." + std::to_string(cudnn % 100);
+  // cuDNN 9 encodes 9.19.0 as 91900; 8.9.7 as 8907.
+  const std::string cudnn_text = cudnn >= 90000 ? std::to_string(cudnn / 10000) + "." + std::to_string((cudnn % 10000) / 100) + "." +
+                                                      std::to_string(cudnn % 100)
+                                                : std::to_string(cudnn / 1000) + "." + std::to_string((cudnn % 1000) / 100) + "." +
+                                                      std::to_string(cudnn % 100);
+  info.library = "CUDA runtime " + version_string(runtime) + ", cuDNN " + cudnn_text + ", cuBLAS, cuSPARSE; built for sm_" +
+                 std::string(SPAROA_CUDA_ARCHITECTURES) + "; TF32 off unless --tf32; 2:4 sparsity (cuSPARSELt): not built";
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {

@@ -9,7 +9,10 @@
 #include "graph/onnx_import.hpp"
 #include "graph/schedule.hpp"
 #include "graph/zoo/zoo.hpp"
+#include "hw/gpu/gpu_runtime.hpp"
+#include "tests/hw/gpu/gpu_schedules.hpp"
 #include "hw/tensor_io.hpp"
+#include "platforms/profile.hpp"
 #include "tests/cli/cli_runner.hpp"
 
 namespace sparoa::test::cli {
@@ -30,20 +33,8 @@ enum class Split { one_lane, two_lanes };
 // Every operator on cpu0 (one lane) or, with two lanes, operators alternating between cpu0
 // and cpu1 in topological order; `sparse` picks the sparse kernel wherever one exists.
 graph::Schedule make_schedule(const graph::Graph& g, const std::string& platform, Split split, bool sparse) {
-  graph::Schedule s;
-  s.model_sha256 = g.model_sha256;
-  s.platform_name = platform;
-  s.batch = g.batch;
-  std::map<std::string, std::int64_t> next;
-  std::size_t k = 0;
-  for (graph::OpId id : g.topological_order()) {
-    const std::string& name = g.op(id).name;
-    const std::string lane = split == Split::two_lanes && (k++ % 2) ? "cpu1" : "cpu0";
-    const auto kernels = graph::kernels_for(g, name);
-    const bool has_sparse = std::find(kernels.begin(), kernels.end(), "sparse") != kernels.end();
-    s.entries.push_back({name, lane, sparse && has_sparse ? "sparse" : "dense", next[lane]++, {}});
-  }
-  return s;
+  return hw::test::lanes_schedule(g, platform, split == Split::two_lanes ? std::vector<std::string>{"cpu0", "cpu1"} : std::vector<std::string>{"cpu0"},
+                                  sparse);
 }
 
 class EveryZooModelOnHardware : public ::testing::TestWithParam<std::string> {};
@@ -92,6 +83,78 @@ TEST_P(EveryZooModelOnHardware, DenseSparseAndTwoLaneSchedulesMatchTheReference)
     }
     if (c.sparse) EXPECT_NE(text.find(",sparse,"), std::string::npos);
   }
+}
+
+// A trtexec --exportProfile file (tests/cli/fixtures, written to TensorRT's documented layout
+// with resnet18's node names): fused layers count for their first node, TensorRT's own
+// reformatting layers for none, and -o writes a profile CSV that calibration reads.
+TEST(ImportCli, TrtexecProfileMapsLayersOntoOperators) {
+  const fs::path fixture = fs::path(SPAROA_SOURCE_DIR) / "tests" / "cli" / "fixtures" / "trtexec-resnet18.json";
+  const fs::path csv = scratch("run_cli_test") / "trt.csv";
+  fs::remove(csv);
+  const Result r = run({"import", "trtexec-profile", fixture.string(), "-m", "resnet18", "--sparsity", "0", "--zoo-dir", zoo_dir(),
+                        "-p", "agx-orin-64gb-maxn", "-o", csv.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("9 layers, 250 inferences timed; 0.290 ms per inference"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("matched 7 operators of 69"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 layers name no operator"), std::string::npos) << r.out;
+  const platforms::Profile p = platforms::read_profile_csv(csv);
+  ASSERT_EQ(p.rows.size(), 7u);
+  EXPECT_EQ(p.header.timing, "in-context");
+  EXPECT_EQ(p.header.platform, "jetson-agx-orin-64gb");
+  EXPECT_EQ(p.header.power_mode, "MAXN");
+  std::map<std::string, platforms::ProfileRow> by_op;
+  for (const auto& row : p.rows) by_op[row.op] = row;
+  EXPECT_DOUBLE_EQ(by_op.at("stem.conv").median_us, 84.2);           // medianMs, fused BN and Relu included
+  EXPECT_DOUBLE_EQ(by_op.at("layer1.1.1.act").median_us, 5.9);       // PWN(...) unwrapped
+  EXPECT_DOUBLE_EQ(by_op.at("fc").median_us, 12.0);                  // no medianMs: the average
+  EXPECT_EQ(by_op.count("stem.bn"), 0u) << "a reformatting layer was counted for the node it feeds";
+  EXPECT_EQ(by_op.at("stem.conv").lane, "gpu0");
+  EXPECT_EQ(by_op.at("stem.conv").repetitions, 250);
+  // Bad input: one line, exit 1, nothing written.
+  const fs::path bad = scratch("run_cli_test") / "bad-trt.json";
+  std::ofstream(bad) << R"([{"count": 5}, {"name": "stem.conv", "timeMs": 1}])";
+  const fs::path none = scratch("run_cli_test") / "none.csv";
+  const Result e = run({"import", "trtexec-profile", bad.string(), "-m", "resnet18", "--sparsity", "0", "--zoo-dir", zoo_dir(),
+                        "-o", none.string()});
+  EXPECT_EQ(e.code, 1);
+  EXPECT_NE(e.err.find("layer 1 ('stem.conv'): no \"averageMs\""), std::string::npos) << e.err;
+  EXPECT_FALSE(fs::exists(none));
+}
+
+// Without a usable GPU (here), a schedule on a GPU lane and a GPU profile are refused with one
+// line naming the lane and the reason; nothing is written. The fixture platform puts a
+// discrete GPU beside this machine's two cores.
+TEST(RunCli, GpuLanesWithoutAGpuAreOneClearError) {
+  const std::string why = hw::gpu::unavailable_reason();
+  if (why.empty()) GTEST_SKIP() << "a GPU is usable here: the refusal without one cannot be checked";
+  const fs::path dir = scratch("run_cli_test") / "nogpu";
+  fs::create_directories(dir);
+  const std::string platform = (fs::path(SPAROA_SOURCE_DIR) / "tests" / "cli" / "fixtures" / "host-2core-gpu.yaml").string();
+  const fs::path schedule = dir / "gpu-only.yaml", csv = dir / "t.csv", json = dir / "t.json";
+  ASSERT_EQ(run({"schedule", "-m", "squeezenet1_1", "--sparsity", "0", "--zoo-dir", zoo_dir(), "-p", platform, "--policy", "gpu-only",
+                 "-o", schedule.string()})
+                .code,
+            0);
+  const Result r = run({"run", "-m", "squeezenet1_1", "--sparsity", "0", "--zoo-dir", zoo_dir(), "-p", platform, "-s",
+                        schedule.string(), "--csv", csv.string(), "--trace", json.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(schedule.string() + ": lane 'gpu0' is on GPU device 'gpu', but " + why), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(csv));
+  EXPECT_FALSE(fs::exists(json));
+  const Result p = run({"profile", "-m", "squeezenet1_1", "--sparsity", "0", "--zoo-dir", zoo_dir(), "-p", platform, "--devices", "gpu",
+                        "-o", csv.string()});
+  EXPECT_EQ(p.code, 1);
+  EXPECT_NE(p.err.find("lane 'gpu0' is on GPU device 'gpu', but " + why), std::string::npos) << p.err;
+  EXPECT_FALSE(fs::exists(csv));
+  const Result q = run({"profile", "-m", "squeezenet1_1", "--sparsity", "0", "--zoo-dir", zoo_dir(), "--devices", "gpu", "-o", csv.string()});
+  EXPECT_EQ(q.code, 1);
+  EXPECT_NE(q.err.find("platform host has no gpu device"), std::string::npos) << q.err;
+  const Result both = run({"profile", "-m", "squeezenet1_1", "--sparsity", "0", "--zoo-dir", zoo_dir(), "--devices", "gpu", "--lanes",
+                           "cpu0", "-o", csv.string()});
+  EXPECT_NE(both.err.find("give --lanes or --devices, not both"), std::string::npos) << both.err;
+  EXPECT_FALSE(fs::exists(csv));
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, EveryZooModelOnHardware,

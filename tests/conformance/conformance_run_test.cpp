@@ -17,7 +17,10 @@
 #include <vector>
 
 #include "graph/onnx_import.hpp"
+#include "hw/gpu/gpu_runtime.hpp"
+#include "hw/host_machine.hpp"
 #include "hw/reference_run.hpp"
+#include "hw/replay.hpp"
 #include "hw/tensor_io.hpp"
 #include "support/error.hpp"
 
@@ -84,8 +87,29 @@ struct Result {
   std::string detail;
 };
 
+// Where a case runs: the dense CPU kernels (run_reference), or the GPU kernels through the
+// replay engine with every operator on the host platform's GPU lane.
+enum class Device { cpu, gpu };
+
+std::map<std::string, hw::HostTensor> run_on_gpu(const graph::Graph& g, const std::map<std::string, hw::TensorView>& inputs) {
+  static const platforms::Platform p = hw::host_platform(hw::describe_host());
+  graph::Schedule s;
+  s.platform_name = p.name;
+  s.batch = g.batch;
+  std::int64_t order = 0;
+  for (graph::OpId id : g.topological_order()) s.entries.push_back({g.op(id).name, "gpu0", "dense", order++, {}});
+  hw::ReplayOptions o;
+  o.graph = &g;
+  o.platform = &p;
+  o.schedule = &s;
+  o.inputs = inputs;
+  o.warmup = 1;
+  o.iterations = 1;
+  return hw::replay(o).outputs;
+}
+
 // Runs one case; nullopt when the importer does not take it (the import test covers that).
-std::optional<Result> run_case(const Case& c) {
+std::optional<Result> run_case(const Case& c, Device device = Device::cpu) {
   const fs::path dir = suite_dir() / "node" / c.name;
   graph::Graph g;
   try {
@@ -104,7 +128,7 @@ std::optional<Result> run_case(const Case& c) {
     }
     std::map<std::string, hw::TensorView> views;
     for (std::size_t i = 0; i < names.size(); ++i) views[names[i]] = inputs[i].tensor.view();
-    const auto outputs = hw::run_reference(g, views, {.threads = 2});
+    const auto outputs = device == Device::cpu ? hw::run_reference(g, views, {.threads = 2}) : run_on_gpu(g, views);
     const auto& out_names = g.output_names();
     if (expected.size() != out_names.size()) {
       r.detail = "the case expects " + std::to_string(expected.size()) + " outputs, the model has " +
@@ -127,22 +151,24 @@ std::optional<Result> run_case(const Case& c) {
   return r;
 }
 
+std::vector<Result> run_all(Device device) {
+  const auto& supported = graph::supported_operator_types();
+  const auto& folded = graph::folded_operator_types();
+  std::vector<Result> out;
+  for (const Case& c : read_cases()) {
+    if (c.opset < graph::kMinOpset || c.opset > graph::kMaxOpset) continue;
+    const bool runnable = std::all_of(c.op_types.begin(), c.op_types.end(), [&](const std::string& t) {
+      return std::binary_search(supported.begin(), supported.end(), t) ||
+             std::find(folded.begin(), folded.end(), t) != folded.end();
+    });
+    if (!runnable) continue;
+    if (auto r = run_case(c, device)) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
 const std::vector<Result>& results() {
-  static const std::vector<Result> all = [] {
-    const auto& supported = graph::supported_operator_types();
-    const auto& folded = graph::folded_operator_types();
-    std::vector<Result> out;
-    for (const Case& c : read_cases()) {
-      if (c.opset < graph::kMinOpset || c.opset > graph::kMaxOpset) continue;
-      const bool runnable = std::all_of(c.op_types.begin(), c.op_types.end(), [&](const std::string& t) {
-        return std::binary_search(supported.begin(), supported.end(), t) ||
-               std::find(folded.begin(), folded.end(), t) != folded.end();
-      });
-      if (!runnable) continue;
-      if (auto r = run_case(c)) out.push_back(std::move(*r));
-    }
-    return out;
-  }();
+  static const std::vector<Result> all = run_all(Device::cpu);
   return all;
 }
 
@@ -211,6 +237,32 @@ TEST(OnnxConformanceRun, PassTablePerOperatorTypeMeetsFloor) {
     auto it = table.find(t);
     EXPECT_TRUE(it != table.end() && it->second.passed > 0) << "no conformance case of " << t << " passes";
   }
+}
+
+// Every case that passes on the CPU passes on the GPU (same tolerances, TF32 off), except
+// those listed in expected_gpu_run_failures.txt with their reasons.
+TEST(OnnxConformanceRun, CasesThatPassOnTheCpuPassOnTheGpu) {
+  ASSERT_TRUE(fs::exists(suite_dir() / "manifest.json")) << "no generated suite at " << suite_dir();
+  if (const std::string why = hw::gpu::unavailable_reason(); !why.empty()) GTEST_SKIP() << "GPU test skipped: " << why;
+  const auto listed = read_listed("expected_gpu_run_failures.txt");
+  std::set<std::string> cpu_passed;
+  for (const Result& r : results()) {
+    if (r.outcome == Outcome::passed) cpu_passed.insert(r.c.name);
+  }
+  int passed = 0, run = 0;
+  for (const Result& r : run_all(Device::gpu)) {
+    if (!cpu_passed.count(r.c.name)) continue;
+    ++run;
+    passed += r.outcome == Outcome::passed;
+    const bool is_listed = listed.count(r.c.name) != 0;
+    if (r.outcome == Outcome::passed) {
+      EXPECT_FALSE(is_listed) << r.c.name << " passes on the GPU: remove it from expected_gpu_run_failures.txt";
+    } else {
+      EXPECT_TRUE(is_listed) << r.c.name << (r.outcome == Outcome::mismatch ? " gives wrong results on the GPU: " : " fails on the GPU: ")
+                             << first_line(r.detail);
+    }
+  }
+  std::cout << "ONNX conformance on the GPU kernels: " << passed << " / " << run << " of the cases that pass on the CPU\n";
 }
 
 }  // namespace

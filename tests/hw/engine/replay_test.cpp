@@ -353,8 +353,15 @@ TEST(ReplayErrors, BadInputsAndPlatformsAreOneClearError) {
   o.inputs.clear();
   EXPECT_THROW(replay(o), Error);  // missing input
 
-  // A platform with a GPU: its CPU lanes bind, a schedule on its GPU lane is refused,
-  // naming the lane and the device.
+  // More cores than the machine has.
+  std::vector<int> many(std::size_t(describe_host().cpus.size()) + 1);
+  for (std::size_t i = 0; i < many.size(); ++i) many[i] = int(i);
+  const auto big = cpu_platform({many});
+  EXPECT_THROW(bind_lanes(big, describe_host()), Error);
+
+  // A platform with a GPU sharing the CPU's DRAM (transfer: copy): its GPU lane binds to its
+  // launch lane's cores, the plan gives the GPU a private domain with copies both ways, and
+  // on a machine without a usable GPU the replay is refused naming the lane and the reason.
   platforms::Platform gpu = p;
   platforms::Device d;
   d.id = "gpu";
@@ -362,21 +369,36 @@ TEST(ReplayErrors, BadInputsAndPlatformsAreOneClearError) {
   d.memory_domain = "dram";
   d.lanes.push_back({"gpu0", {}, 0, "lane0"});
   gpu.devices.push_back(d);
-  EXPECT_EQ(bind_lanes(gpu, describe_host()).count("gpu0"), 0u);
-  EXPECT_EQ(bind_lanes(gpu, describe_host()).count("lane0"), 1u);
+  const auto bound = bind_lanes(gpu, describe_host());
+  ASSERT_EQ(bound.count("gpu0"), 1u);
+  EXPECT_EQ(bound.at("gpu0"), bound.at("lane0"));
   graph::Schedule on_gpu = s;
   for (auto& e : on_gpu.entries) e.lane = "gpu0";
+  const Plan plan = make_plan(g, gpu, on_gpu, "s.yaml", bound);
+  ASSERT_TRUE(plan.has_gpu());
+  EXPECT_EQ(plan.lanes.at(0).domain, "dram/gpu");
+  EXPECT_EQ(plan.lanes.at(0).launch_lane, "lane0");
+  EXPECT_EQ(plan.kind_of("dram/gpu"), gpu::MemoryKind::device);
+  EXPECT_EQ(plan.kind_of("dram"), gpu::MemoryKind::pinned);  // the input's copy to the GPU
+  // Zero-copy: the GPU works in the shared domain, mapped, with no transfer steps.
+  gpu.memory_domains.at(0).transfer = platforms::SharedTransfer::zero_copy;
+  const Plan mapped = make_plan(g, gpu, on_gpu, "s.yaml", bound);
+  EXPECT_EQ(mapped.lanes.at(0).domain, "dram");
+  EXPECT_EQ(mapped.kind_of("dram"), gpu::MemoryKind::mapped);
+  for (const auto& step : mapped.steps) EXPECT_EQ(step.kind, StepKind::op);
+  if (gpu::unavailable_reason().empty()) GTEST_SKIP() << "a GPU is usable here: the no-GPU refusal cannot be checked";
+  o.platform = &gpu;
+  o.schedule = &on_gpu;
+  o.schedule_origin = "s.yaml";
+  HostTensor x(graph::DType::f32, {1, 4, 8, 8});
+  o.inputs["x"] = x.view();
   try {
-    make_plan(g, gpu, on_gpu, "s.yaml", bind_lanes(gpu, describe_host()));
-    FAIL() << "a schedule on a GPU lane was planned";
+    replay(o);
+    FAIL() << "a GPU schedule ran without a GPU";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("lane 'gpu0' is on GPU device 'gpu'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("s.yaml: lane 'gpu0' is on GPU device 'gpu', but "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(gpu::unavailable_reason()), std::string::npos) << e.what();
   }
-  // More cores than the machine has.
-  std::vector<int> many(std::size_t(describe_host().cpus.size()) + 1);
-  for (std::size_t i = 0; i < many.size(); ++i) many[i] = int(i);
-  const auto big = cpu_platform({many});
-  EXPECT_THROW(bind_lanes(big, describe_host()), Error);
 }
 
 TEST(ReplayErrors, SparseKernelForAnOperatorWithoutOneNamesIt) {
