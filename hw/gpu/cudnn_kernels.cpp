@@ -241,6 +241,12 @@ class ConvKernel final : public KernelBase {
   }
 
  private:
+  // Without TF32 only FMA kernels qualify: the descriptor says CUDNN_FMA_MATH, and results
+  // that would use Tensor Cores are skipped.
+  bool math_allowed(cudnnMathType_t m) const {
+    return handles().tf32 || (m != CUDNN_TENSOR_OP_MATH && m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
+  }
+
   void choose_forward(cudnnFilterDescriptor_t filter) {
     int count = 0;
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -249,7 +255,8 @@ class ConvKernel final : public KernelBase {
           where_);
     for (int i = 0; i < count; ++i) {
       if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > kMaxWorkspace) continue;
-      if (!handles().tf32 && perf[i].mathType == CUDNN_TENSOR_OP_MATH) continue;
+      if (!math_allowed(perf[i].mathType)) continue;
+      if (handles().tf32) check(cudnnSetConvolutionMathType(conv_->get(), perf[i].mathType), where_);
       fwd_ = perf[i].algo;
       std::size_t bytes = 0;
       check(cudnnGetConvolutionForwardWorkspaceSize(handles().cudnn, x_desc_->get(), filter, conv_->get(), y_desc_->get(), fwd_, &bytes),
@@ -270,7 +277,8 @@ class ConvKernel final : public KernelBase {
           where_);
     for (int i = 0; i < count; ++i) {
       if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > kMaxWorkspace) continue;
-      if (!handles().tf32 && perf[i].mathType == CUDNN_TENSOR_OP_MATH) continue;
+      if (!math_allowed(perf[i].mathType)) continue;
+      if (handles().tf32) check(cudnnSetConvolutionMathType(conv_->get(), perf[i].mathType), where_);
       bwd_ = perf[i].algo;
       std::size_t bytes = 0;
       check(cudnnGetConvolutionBackwardDataWorkspaceSize(handles().cudnn, filter, x_desc_->get(), conv_->get(), y_desc_->get(), bwd_,
