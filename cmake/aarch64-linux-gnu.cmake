@@ -16,7 +16,12 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)  # protoc, git, python: the build m
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+# Debian's multiarch headers (opensslconf.h, dnnl_config.h...) sit in include/aarch64-linux-gnu.
+set(CMAKE_C_FLAGS_INIT "-isystem ${_sysroot}/usr/include/aarch64-linux-gnu")
+set(CMAKE_CXX_FLAGS_INIT "-isystem ${_sysroot}/usr/include/aarch64-linux-gnu")
 # The unpacked libraries' own dependencies (protobuf's zlib, oneDNN's libgomp) are found at
 # link time through rpath-link; nothing runs here, so no emulator is needed.
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,-rpath-link,${_sysroot}/usr/lib/aarch64-linux-gnu")
-set(CMAKE_SHARED_LINKER_FLAGS_INIT "-Wl,-rpath-link,${_sysroot}/usr/lib/aarch64-linux-gnu")
+# (zlib sits in /lib, not /usr/lib, in Debian 12's packages).
+set(_rpath_link "-Wl,-rpath-link,${_sysroot}/usr/lib/aarch64-linux-gnu -Wl,-rpath-link,${_sysroot}/lib/aarch64-linux-gnu")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "${_rpath_link}")
+set(CMAKE_SHARED_LINKER_FLAGS_INIT "${_rpath_link}")

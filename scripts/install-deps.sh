@@ -11,6 +11,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-onnx python3-numpy python3-matplotlib
+  g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
 )
 
 missing=()

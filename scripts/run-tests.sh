@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command (2): install what is missing, build, and run every test: the Release build
-# (all tests, the large zoo models included) and an ASan+UBSan build (all tests but the
-# large models and the long learning runs below). Prints how long each step took; exits
+# (all tests, the large zoo models included), an ASan+UBSan build (all tests but the large
+# models and the long learning runs below), and the board build cross-compiled for aarch64. Prints how long each step took; exits
 # non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +32,10 @@ step "build (ASan+UBSan)" scripts/build.sh build-asan -DSPAROA_SANITIZE=ON -DSPA
 asan_skip='^(DemoCli\.|TrainCli\.|TrainRlCli\.TrainsAnAgent|SacInSimulator\.LearnsTheKnownBestPlacement|ThresholdPredictor\.Learns|Oracle\.UnprunedExhaustive)'
 step "tests (ASan+UBSan)" env SPAROA_SKIP_LARGE_MODELS=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -E "$asan_skip"
+
+# The board build (no SimGrid, CPU kernels, no CUDA) cross-compiled for aarch64 with Debian's
+# cross compiler and arm64 packages, unoptimised: it must compile and link there.
+step "cross-compile (aarch64 board)" scripts/cross-aarch64.sh --check build-aarch64
 
 echo
 echo "step                                time"
