@@ -17,7 +17,7 @@ if [ "${1:-}" = "--check" ]; then
   build_type=None
   shift
 fi
-out="${1:-$src/build-aarch64}"
+out="$(realpath -m "${1:-$src/build-aarch64}")"  # absolute: CMake refuses relative include paths
 sysroot="$out/sysroot"
 mkdir -p "$out"
 

@@ -23,7 +23,7 @@ namespace {
 
 // cuDNN takes int dimensions.
 int to_int(std::int64_t v, const std::string& where) {
-  if (v > INT_MAX || v < 0) throw Error(where, "a dimension of " + std::to_string(v) + " exceeds what cuDNN accepts");
+  if (v > INT_MAX || v < 0) throw Error(where, "a size of " + std::to_string(v) + " elements exceeds the int range cuDNN takes");
   return int(v);
 }
 
@@ -34,17 +34,23 @@ std::vector<int> dims4(const Shape& s, const std::string& where) {
   while (d.size() < 4) d.push_back(1);
   return d;
 }
-std::vector<int> packed_strides(const std::vector<int>& d) {
+// Row-major strides; cuDNN takes them as int, so a tensor of 2^31 elements or more is refused.
+std::vector<int> packed_strides(const std::vector<int>& d, const std::string& where) {
   std::vector<int> s(d.size(), 1);
-  for (std::size_t i = d.size() - 1; i-- > 0;) s[i] = s[i + 1] * d[i + 1];
+  std::int64_t stride = 1;
+  for (std::size_t i = d.size(); i-- > 1;) {
+    stride *= d[i];
+    s[i - 1] = to_int(stride, where);
+  }
+  to_int(stride * d[0], where);
   return s;
 }
 
 class TensorDesc {
  public:
   TensorDesc(const std::vector<int>& dims, const std::string& where) {
+    const auto strides = packed_strides(dims, where);
     check(cudnnCreateTensorDescriptor(&d_), where);
-    const auto strides = packed_strides(dims);
     check(cudnnSetTensorNdDescriptor(d_, CUDNN_DATA_FLOAT, int(dims.size()), dims.data(), strides.data()), where);
   }
   ~TensorDesc() { cudnnDestroyTensorDescriptor(d_); }
@@ -404,7 +410,7 @@ std::unique_ptr<GpuKernel> make_softmax(const KernelContext& ctx, Stream& s) {
       inner *= v;
     }
   }
-  if (outer > INT_MAX || len > INT_MAX || inner > INT_MAX) return make_own_softmax_kernel(ctx, s, outer, len, inner);
+  if (outer * len * inner > INT_MAX) return make_own_softmax_kernel(ctx, s, outer, len, inner);
   return std::make_unique<SoftmaxKernel>(ctx, s, outer, len, inner);
 }
 

@@ -96,7 +96,8 @@ EpiloguePlan plan_epilogue(const KernelContext& ctx, const Shape& out, std::int6
   EpiloguePlan p;
   p.e.bias = bias;
   const std::int64_t rank = std::int64_t(out.size());
-  p.e.channels = channel_axis < rank ? out[std::size_t(channel_axis)] : 1;
+  // A 0-D output (MatMul of two vectors) has no channel axis.
+  p.e.channels = channel_axis >= 0 && channel_axis < rank ? out[std::size_t(channel_axis)] : 1;
   p.e.inner = 1;
   for (std::int64_t d = channel_axis + 1; d < rank; ++d) p.e.inner *= out[std::size_t(d)];
   const std::int64_t total = graph::element_count(out);
@@ -112,14 +113,24 @@ EpiloguePlan plan_epilogue(const KernelContext& ctx, const Shape& out, std::int6
     if (p.addend_inputs.size() == 2) throw Error(where, "more than two fused Adds after the root");
     const graph::Tensor& t = ctx.input_tensor(po.add_input);
     if (t.dtype != DType::f32) throw Error(where, "a fused Add of " + std::string(graph::dtype_name(t.dtype)) + " on the GPU");
-    const std::int64_t n = t.elements();
+    // By shape, right-aligned against the output: the output's own shape (leading 1s aside),
+    // or 1 everywhere but the channel axis. Anything else is refused, not guessed from counts.
     const std::size_t k = p.addend_inputs.size();
-    if (n == total) {
+    const Shape& s = t.shape;
+    bool same = graph::element_count(s) == total && s.size() <= out.size(), per_channel = s.size() <= out.size();
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const std::size_t d = out.size() - s.size() + i;
+      same = same && s[i] == out[d];
+      per_channel = per_channel && (s[i] == 1 || (std::int64_t(d) == channel_axis && s[i] == out[d]));
+    }
+    for (std::size_t d = 0; d + s.size() < out.size() && same; ++d) same = out[d] == 1;
+    if (same) {
       p.e.addend_per_channel[k] = false;
-    } else if (n == p.e.channels) {
+    } else if (per_channel) {
       p.e.addend_per_channel[k] = true;
     } else {
-      throw Error(where, "the fused Add's operand '" + t.name + "' is neither the output's shape nor one value per channel");
+      throw Error(where, "the fused Add's operand '" + t.name + "' (" + graph::shape_string(s) +
+                             ") is neither the output's shape nor one value per channel; run the Add unfused");
     }
     q.add = true;
     q.addend = int(k);

@@ -79,7 +79,7 @@ std::optional<Binary> binary_of(const std::string& t) {
 
 // Binary operators with numpy broadcasting; Max and Min fold any number of inputs into the
 // output (the first step writes it, the next ones update it in place). Pow with an exponent
-// of another type converts the exponent to the base's type first.
+// of another type promotes as numpy does (pow_mixed).
 class BinaryKernel final : public KernelBase {
  public:
   BinaryKernel(const KernelContext& ctx, Stream& s, Binary op) : KernelBase(ctx, s, "own:" + ctx.root().type), op_(op) {
@@ -102,10 +102,7 @@ class BinaryKernel final : public KernelBase {
       steps_.push_back(step);
     }
     if (steps_.empty()) single_ = inputs[0];
-    if (op == Binary::pow && in_types_.size() > 1 && in_types_[1] != in_types_[0]) {
-      exponent_type_ = elem(in_types_[1]);
-      exponent_ = Buffer(MemoryKind::device, std::size_t(graph::element_count(in_shapes_[1])) * graph::dtype_size(in_types_[0]));
-    }
+    if (op == Binary::pow && in_types_.size() > 1 && in_types_[1] != in_types_[0]) exponent_type_ = elem(in_types_[1]);
   }
   void run(std::span<const TensorView> in, std::span<const TensorView> out) override {
     check_views(in, out);
@@ -115,12 +112,11 @@ class BinaryKernel final : public KernelBase {
     }
     for (const Step& s : steps_) {
       const void* a = s.a == std::size_t(-1) ? out[0].data : in[s.a].data;
-      const void* b = in[s.b].data;
       if (exponent_type_) {
-        cast(*exponent_type_, t_, b, exponent_.device(), in[s.b].elements(), stream());
-        b = exponent_.device();
+        pow_mixed(t_, *exponent_type_, s.walk, a, in[s.b].data, out[0].data, stream());
+      } else {
+        binary(t_, op_, s.walk, a, in[s.b].data, out[0].data, stream());
       }
-      binary(t_, op_, s.walk, a, b, out[0].data, stream());
     }
     check_launch(where_.c_str());
   }
@@ -134,8 +130,7 @@ class BinaryKernel final : public KernelBase {
   Elem t_ = Elem::f32;
   std::vector<Step> steps_;
   std::optional<std::size_t> single_;
-  std::optional<Elem> exponent_type_;
-  Buffer exponent_;
+  std::optional<Elem> exponent_type_;  // Pow with an exponent of another type
 };
 
 // Clip with bounds computed at run time, or of a type the activation path does not run:

@@ -71,7 +71,7 @@ __device__ float apply_unary_f(const UnaryParams& p, float x) {
   switch (p.op) {
     case Unary::relu: return x > 0 ? x : 0.0f;
     case Unary::leaky_relu: return x >= 0 ? x : p.alpha * x;
-    case Unary::clip: return fminf(fmaxf(x, p.alpha), p.beta);
+    case Unary::clip: return x != x ? x : fminf(fmaxf(x, p.alpha), p.beta);  // NaN stays NaN, as std::min/max keep it
     case Unary::sigmoid: return 1.0f / (1.0f + expf(-x));
     case Unary::tanh: return tanhf(x);
     case Unary::hard_sigmoid: return fmaxf(0.0f, fminf(1.0f, p.alpha * x + p.beta));
@@ -93,7 +93,7 @@ __device__ double apply_unary_d(const UnaryParams& p, double x) {
   switch (p.op) {
     case Unary::relu: return x > 0 ? x : 0.0;
     case Unary::leaky_relu: return x >= 0 ? x : double(p.alpha) * x;
-    case Unary::clip: return fmin(fmax(x, double(p.alpha)), double(p.beta));
+    case Unary::clip: return x != x ? x : fmin(fmax(x, double(p.alpha)), double(p.beta));
     case Unary::sigmoid: return 1.0 / (1.0 + exp(-x));
     case Unary::tanh: return tanh(x);
     case Unary::hard_sigmoid: return fmax(0.0, fmin(1.0, double(p.alpha) * x + double(p.beta)));
@@ -281,8 +281,28 @@ __device__ void store_any(Elem t, void* p, std::int64_t i, double v, bool from_i
 }
 __global__ void cast_kernel(Elem from, Elem to, const void* x, void* y, std::int64_t n) {
   GRID_STRIDE(i, n) {
+    if (from == Elem::i64 && to == Elem::f32) {  // one rounding, as the CPU kernel (not via double)
+      static_cast<float*>(y)[i] = float(static_cast<const std::int64_t*>(x)[i]);
+      continue;
+    }
     const bool from_int = is_int(from) && is_int(to);
     store_any(to, y, i, from_int ? 0.0 : load_any(from, x, i), from_int, from_int ? load_int(from, x, i) : 0);
+  }
+}
+
+// Pow of a base and an exponent of different types, as the CPU's pow_mixed: two integers
+// stay integers (64-bit, wrapped to the base's width on store), anything else goes through
+// double and is converted back to the base's type (saturating, NaN to 0 for integers).
+__global__ void pow_mixed_kernel(Elem bt, Elem et, Walk w, const void* a, const void* b, void* y) {
+  GRID_STRIDE(i, w.elements()) {
+    std::int64_t off[kMaxOperands];
+    walk_offsets(w, i, off);
+    if (is_int(bt) && is_int(et)) {
+      const std::int64_t r = integer_pow<std::int64_t>(load_int(bt, a, off[1]), load_int(et, b, off[2]));
+      store_any(bt, y, off[0], 0.0, true, r);
+    } else {
+      store_any(bt, y, off[0], pow(load_any(bt, a, off[1]), load_any(et, b, off[2])), false, 0);
+    }
   }
 }
 
@@ -645,6 +665,12 @@ void where(const Walk& w, const void* cond, const void* x, const void* other, vo
 void cast(Elem from, Elem to, const void* x, void* y, std::int64_t n, cudaStream_t s) {
   if (n == 0) return;
   cast_kernel<<<blocks_for(n), kBlock, 0, s>>>(from, to, x, y, n);
+}
+
+void pow_mixed(Elem base, Elem exponent, const Walk& w, const void* a, const void* b, void* y, cudaStream_t s) {
+  const std::int64_t n = w.elements();
+  if (n == 0) return;
+  pow_mixed_kernel<<<blocks_for(n), kBlock, 0, s>>>(base, exponent, w, a, b, y);
 }
 
 void epilogue(float* y, std::int64_t n, const Epilogue& e, cudaStream_t s) {

@@ -76,6 +76,9 @@ void fill(void* dst, std::int64_t n, int elem_bytes, std::uint64_t bits, cudaStr
 void unary(Elem t, const UnaryParams& p, const void* x, void* y, std::int64_t n, cudaStream_t s);
 // Operands: 0 = y, 1 = a, 2 = b. Comparisons write bool; prelu is a * (a < 0 ? b : 1).
 void binary(Elem t, Binary op, const Walk& w, const void* a, const void* b, void* y, cudaStream_t s);
+// Pow with an exponent of another type (operands as binary's): ONNX/numpy promotion, the
+// result in the base's type.
+void pow_mixed(Elem base, Elem exponent, const Walk& w, const void* a, const void* b, void* y, cudaStream_t s);
 // Operands: 0 = y, 1 = condition (bool), 2 = x, 3 = y-source.
 void where(const Walk& w, const void* cond, const void* x, const void* other, void* y, int elem_bytes, cudaStream_t s);
 // ONNX Cast semantics of the CPU kernels: float to integer truncates toward zero, NaN gives
