@@ -17,9 +17,7 @@ namespace {
 using own::normalize_axis;
 using own::read_ints;
 
-std::vector<std::int64_t> constant_ints(const KernelBase& k, std::optional<TensorView> v, const std::string& where,
-                                        const std::string& what) {
-  (void)k;
+std::vector<std::int64_t> constant_ints(std::optional<TensorView> v, const std::string& where, const std::string& what) {
   if (!v) throw Error(where, what + " is computed at run time; the GPU kernels need it constant");
   return read_ints(*v, where, what);
 }
@@ -264,7 +262,7 @@ class StridedKernel final : public KernelBase {
       }
       pieces_.push_back({0, 0, to_gpu_walk(own::Walk::make(dims, strides, 1), where_)});
     } else if (t == "Slice") {
-      plan_slice(ctx, in, in_strides);
+      plan_slice(in, in_strides);
     } else if (t == "Concat") {
       const std::int64_t axis = normalize_axis(op().attr_int("axis", 0), std::int64_t(out_shapes_[0].size()), where_);
       const auto out_strides = row_major_strides(out_shapes_[0]);
@@ -317,19 +315,18 @@ class StridedKernel final : public KernelBase {
   }
 
  private:
-  void plan_slice(const KernelContext& ctx, const Shape& in, const std::vector<std::int64_t>& in_strides) {
+  void plan_slice(const Shape& in, const std::vector<std::int64_t>& in_strides) {
     std::vector<std::int64_t> starts, ends, axes, steps;
     if (op().has_attr("starts")) {
       starts = op().attr_ints("starts", {});
       ends = op().attr_ints("ends", {});
       axes = op().attr_ints("axes", {});
     } else {
-      starts = constant_ints(*this, constant(1), where_, "starts");
-      ends = constant_ints(*this, constant(2), where_, "ends");
-      if (present(3)) axes = constant_ints(*this, constant(3), where_, "axes");
-      if (present(4)) steps = constant_ints(*this, constant(4), where_, "steps");
+      starts = constant_ints(constant(1), where_, "starts");
+      ends = constant_ints(constant(2), where_, "ends");
+      if (present(3)) axes = constant_ints(constant(3), where_, "axes");
+      if (present(4)) steps = constant_ints(constant(4), where_, "steps");
     }
-    (void)ctx;
     const auto rank = std::int64_t(in.size());
     if (axes.empty()) {
       axes.resize(starts.size());
@@ -371,7 +368,7 @@ class PadKernel final : public KernelBase {
     if (present(3)) throw Error(where_, "the axes input (opset 18) is not supported");
     const Shape& in = in_shapes_.at(0);
     if (in.size() > std::size_t(kMaxDims)) throw Error(where_, "rank above " + std::to_string(kMaxDims));
-    const auto pads = op().has_attr("pads") ? op().attr_ints("pads", {}) : constant_ints(*this, constant(1), where_, "pads");
+    const auto pads = op().has_attr("pads") ? op().attr_ints("pads", {}) : constant_ints(constant(1), where_, "pads");
     if (pads.size() != 2 * in.size()) throw Error(where_, "pads has the wrong length");
     g_.rank = int(in.size());
     g_.mode = mode == "constant" ? 0 : mode == "edge" ? 1 : 2;
@@ -462,7 +459,7 @@ class ReduceKernel final : public KernelBase {
       for (std::size_t d = 2; d < in.size(); ++d) reduce[d] = true;
     } else {
       std::vector<std::int64_t> axes = op().attr_ints("axes", {});
-      if (!op().has_attr("axes") && present(1)) axes = constant_ints(*this, constant(1), where_, "axes");
+      if (!op().has_attr("axes") && present(1)) axes = constant_ints(constant(1), where_, "axes");
       if (axes.empty()) {
         if (op().attr_int("noop_with_empty_axes", 0) != 0) {
           copy_ = true;

@@ -126,6 +126,10 @@ TEST(ImportCli, TrtexecProfileMapsLayersOntoOperators) {
 // line naming the lane and the reason; nothing is written. The fixture platform puts a
 // discrete GPU beside this machine's two cores.
 TEST(RunCli, GpuLanesWithoutAGpuAreOneClearError) {
+  const Result kind = run({"profile", "-m", "squeezenet1_1", "--sparsity", "0", "--zoo-dir", zoo_dir(), "--devices", "tpu", "-o",
+                           (scratch("run_cli_test") / "never.csv").string()});
+  EXPECT_EQ(kind.code, 1);
+  EXPECT_NE(kind.err.find("--devices: unknown device kind 'tpu' (cpu, gpu)"), std::string::npos) << kind.err;
   const std::string why = hw::gpu::unavailable_reason();
   if (why.empty()) GTEST_SKIP() << "a GPU is usable here: the refusal without one cannot be checked";
   const fs::path dir = scratch("run_cli_test") / "nogpu";
