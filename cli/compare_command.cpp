@@ -115,8 +115,8 @@ void add_compare_command(CLI::App& app) {
     const auto platform = platforms::read_platform(platforms::resolve_platform_path(args->platform));
     const graph::Graph g = load_model(args->model);
     const platforms::CostModel cost(platform);
-    const auto state = args->state.empty() ? std::optional<sim::StateTrace>()
-                                            : std::optional<sim::StateTrace>(sim::read_state_trace(args->state, platform));
+    const auto state = args->state.empty() ? std::optional<platforms::StateTrace>()
+                                            : std::optional<platforms::StateTrace>(platforms::read_state_trace(args->state, platform));
     policies::PolicyContext ctx;
     ctx.graph = &g;
     ctx.platform = &platform;

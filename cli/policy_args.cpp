@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "platforms/reference_placements.hpp"
 #include "support/error.hpp"
 
 namespace sparoa::cli {
@@ -53,6 +54,20 @@ bool apply_predictor(const PolicyArgs& args, policies::PolicyContext& ctx, const
   const policies::PlanningModel m(ctx);
   ctx.thresholds = predictor.predict(policies::predictor_features(m, state));
   return true;
+}
+
+std::unique_ptr<platforms::OnlinePolicy> make_online_policy(std::string name, const PolicyArgs& args,
+                                                            policies::PolicyContext& ctx) {
+  if (name.empty() && !args.agent.empty()) name = "rl";
+  if (name == "cpu-only" || name == "gpu-only") {
+    return platforms::make_reference_policy(ctx.p(), platforms::parse_reference_placement(name));
+  }
+  const policies::PolicyInfo& info = policies::policy_info(name);
+  if (!info.online) throw Error("--policy " + name, "is a static policy: write its schedule with `sparoa schedule`");
+  ctx.seed = args.seed;
+  apply_policy_args(args, ctx);
+  policies::check_options(ctx, info);
+  return policies::make_policy(name)->online(ctx);
 }
 
 }  // namespace sparoa::cli

@@ -30,4 +30,11 @@ std::optional<graph::Thresholds> parse_thresholds(const std::string& text);  // 
 // (ctx.graph, platform and cost must be set). Returns whether a predictor was used.
 bool apply_predictor(const PolicyArgs& args, policies::PolicyContext& ctx, const policies::StateFeatures& state);
 
+// The online policy `name` (cpu-only, gpu-only, or a registered online policy such as
+// greedy-eft or rl) for ctx's graph and platform; ctx must outlive it (it points into it) and
+// have graph, platform and cost set. With `name` empty and an agent given: rl. Throws
+// sparoa::Error naming --policy for a static or unknown policy.
+std::unique_ptr<platforms::OnlinePolicy> make_online_policy(std::string name, const PolicyArgs& args,
+                                                            policies::PolicyContext& ctx);
+
 }  // namespace sparoa::cli

@@ -9,6 +9,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_source.hpp"
+#include "cli/online_args.hpp"
+#include "cli/run_online.hpp"
 #include "cli/table.hpp"
 #include "graph/schedule.hpp"
 #include "hw/backends.hpp"
@@ -21,6 +23,7 @@
 #include "platforms/reference_placements.hpp"
 #include "support/error.hpp"
 #include "support/sha256.hpp"
+#include "support/stats.hpp"
 #include "traces/chrome_trace.hpp"
 #include "traces/trace_csv.hpp"
 
@@ -30,9 +33,7 @@ namespace {
 
 double percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
-  // Nearest rank: the smallest value with at least q of the samples at or below it.
-  const auto rank = std::size_t(std::ceil(q * double(v.size())));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+  return nearest_rank_percentile(v, 100 * q);
 }
 
 // Inputs from an ONNX test-data folder: matched by name when the files carry the graph's
@@ -72,10 +73,13 @@ void add_run_command(CLI::App& app) {
     bool tf32 = false;
     std::string save_inputs;
     std::string run_id;
+    OnlineArgs online;
   };
   auto args = std::make_shared<Args>();
   args->model.zoo_dir = SPAROA_DEFAULT_ZOO_DIR;
-  auto* cmd = app.add_subcommand("run", "Run a schedule on this machine's real kernels: latency, energy, traces");
+  auto* cmd = app.add_subcommand("run",
+                                 "Run a schedule on this machine's real kernels: latency, energy, traces; with --arrivals, "
+                                 "--policy, --agent or --state, serve requests online as the simulator does");
   cmd->add_option("--model,-m", args->model.model, "ONNX file or zoo model name")->required();
   cmd->add_option("--sparsity", args->model.sparsity, "weight sparsity of a zoo model's pruned build")
       ->check(CLI::Range(0.0, 0.99))->capture_default_str();
@@ -87,21 +91,45 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--schedule,-s", args->schedule, "schedule YAML (default: every operator dense on the first CPU lane)");
   auto* batch = cmd->add_option("--batch,-b", args->model.batch, "batch size (default: the schedule's, else 1)")
                     ->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", args->warmup, "iterations before the measured ones (the first also measures activation sparsity)")
-      ->check(CLI::Range(1, 100000))->capture_default_str();
-  cmd->add_option("--iterations,-n", args->iterations, "measured iterations")->check(CLI::Range(1, 1000000))->capture_default_str();
-  cmd->add_option("--inputs", args->inputs, "folder of input_K.pb tensors (ONNX test-data layout; default: seeded random)");
-  cmd->add_option("--outputs", args->outputs, "write the graph outputs there as output_K.pb");
+  std::vector<CLI::Option*> replay_only;
+  replay_only.push_back(cmd->add_option("--warmup", args->warmup, "iterations before the measured ones (the first also measures activation sparsity)")
+      ->check(CLI::Range(1, 100000))->capture_default_str());
+  replay_only.push_back(cmd->add_option("--iterations,-n", args->iterations, "measured iterations")->check(CLI::Range(1, 1000000))->capture_default_str());
+  replay_only.push_back(cmd->add_option("--inputs", args->inputs, "folder of input_K.pb tensors (ONNX test-data layout; default: seeded random)"));
+  replay_only.push_back(cmd->add_option("--outputs", args->outputs, "write the graph outputs there as output_K.pb"));
   cmd->add_option("--seed", args->seed, "seed of the random inputs")->capture_default_str();
   cmd->add_option("--trace", args->trace, "write a Chrome trace JSON (open in Perfetto)");
   cmd->add_option("--csv", args->csv, "write the per-operator trace CSV (+ .power.csv, .state.csv beside it)");
-  cmd->add_flag("--verify", args->verify, "also run the all-dense reference and compare the outputs");
-  cmd->add_flag("--fuse", args->fuse,
-                "declare the usual fusions in the schedule (Conv+BatchNormalization+activation, Gemm/MatMul+activation, +Add)");
-  cmd->add_option("--save-inputs", args->save_inputs, "write the inputs used as input_K.pb (to feed another runtime)");
+  replay_only.push_back(cmd->add_flag("--verify", args->verify, "also run the all-dense reference and compare the outputs"));
+  replay_only.push_back(cmd->add_flag("--fuse", args->fuse,
+                "declare the usual fusions in the schedule (Conv+BatchNormalization+activation, Gemm/MatMul+activation, +Add)"));
+  replay_only.push_back(cmd->add_option("--save-inputs", args->save_inputs, "write the inputs used as input_K.pb (to feed another runtime)"));
   cmd->add_option("--run-id", args->run_id, "run_id of the trace records (default: hw-MODEL)");
-  cmd->add_flag("--tf32", args->tf32, "GPU lanes: allow TF32 Tensor Core math for float32 convolutions and GEMMs (off: FP32)");
-  cmd->callback([args, batch] {
+  replay_only.push_back(
+      cmd->add_flag("--tf32", args->tf32, "GPU lanes: allow TF32 Tensor Core math for float32 convolutions and GEMMs (off: FP32)"));
+  add_online_options(*cmd, args->online, true);
+  cmd->callback([args, batch, replay_only] {
+    if (args->online.online()) {
+      for (const CLI::Option* opt : replay_only) {
+        if (opt->count() > 0) throw Error(opt->get_name(), "applies to replays (back-to-back iterations), not to online runs");
+      }
+      const hw::HostMachine machine = hw::describe_host();
+      const platforms::Platform platform = args->platform.empty()
+                                               ? hw::host_platform(machine)
+                                               : platforms::read_platform(platforms::resolve_platform_path(args->platform));
+      std::optional<graph::Schedule> schedule;
+      if (!args->schedule.empty()) {
+        schedule = graph::read_schedule(args->schedule);
+        if (batch->count() == 0) args->model.batch = schedule->batch;
+      }
+      hw::bind_lanes(platform, machine);
+      OnlineSetup setup;
+      const OnlineHwRun run = run_online_hw(args->online, args->model, platform, schedule ? &*schedule : nullptr, args->schedule,
+                                            args->seed, args->run_id, setup);
+      print_online_hw(std::cout, args->online, run, setup, platform);
+      write_online_outputs(args->online, run, setup, platform, args->csv, args->trace);
+      return;
+    }
     const hw::HostMachine machine = hw::describe_host();
     platforms::Platform platform;
     if (args->platform.empty()) {

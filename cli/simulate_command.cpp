@@ -116,27 +116,20 @@ void add_simulate_command(CLI::App& app) {
       throw Error(args->schedule, "model: it was made for a model with SHA-256 " + schedule->model_sha256.substr(0, 12) +
                                       "..., not " + g.name + " (" + g.model_sha256.substr(0, 12) + "...)");
     }
-    const auto state = args->state.empty() ? std::optional<sim::StateTrace>()
-                                            : std::optional<sim::StateTrace>(sim::read_state_trace(args->state, platform));
+    const auto state = args->state.empty() ? std::optional<platforms::StateTrace>()
+                                            : std::optional<platforms::StateTrace>(platforms::read_state_trace(args->state, platform));
     std::unique_ptr<platforms::OnlinePolicy> policy;
     const platforms::CostModel cost(platform);
     policies::PolicyContext ctx;  // outlives the policy, which points into it
-    if (args->policy == "cpu-only" || args->policy == "gpu-only") {
-      policy = platforms::make_reference_policy(platform, platforms::parse_reference_placement(args->policy));
-    } else if (!args->policy.empty()) {
-      const policies::PolicyInfo& info = policies::policy_info(args->policy);
-      if (!info.online) throw Error("--policy " + args->policy, "is a static policy: write its schedule with `sparoa schedule`");
+    if (!args->policy.empty()) {
       ctx.graph = &g;
       ctx.platform = &platform;
       ctx.cost = &cost;
-      ctx.seed = args->seed;
       PolicyArgs pa;
       pa.options = args->options;
       pa.agent = args->agent;
       pa.seed = args->seed;
-      apply_policy_args(pa, ctx);
-      policies::check_options(ctx, info);
-      policy = policies::make_policy(args->policy)->online(ctx);
+      policy = make_online_policy(args->policy, pa, ctx);
     }
     sim::SimulationOptions o;
     o.graph = &g;
@@ -144,7 +137,7 @@ void add_simulate_command(CLI::App& app) {
     o.schedule = schedule ? &*schedule : nullptr;
     o.schedule_origin = args->schedule;
     o.policy = policy.get();
-    o.arrivals = sim::parse_arrivals(args->arrivals);
+    o.arrivals = platforms::parse_arrivals(args->arrivals);
     o.requests = args->requests;
     o.batch_timeout_s = args->batch_timeout_us * 1e-6;
     o.max_inflight_batches = args->inflight;

@@ -102,10 +102,10 @@ std::string dynamic_state_text(const std::string& kind, std::uint64_t seed, cons
   return text;
 }
 
-policies::StateFeatures state_features(const sim::StateTrace& trace, const platforms::Platform& p) {
+policies::StateFeatures state_features(const platforms::StateTrace& trace, const platforms::Platform& p) {
   policies::StateFeatures f;
   for (const auto& c : trace.changes) {
-    if (c.time_s > 0 || c.action != sim::StateChange::Action::background) continue;
+    if (c.time_s > 0 || c.action != platforms::StateChange::Action::background) continue;
     if (const auto* d = p.find_device(c.target)) {
       (d->kind == platforms::DeviceKind::cpu ? f.cpu_background : f.gpu_background) = c.value;
     } else {

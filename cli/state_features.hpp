@@ -7,7 +7,7 @@
 
 #include "platforms/platform.hpp"
 #include "policies/threshold_predictor.hpp"
-#include "sim/state_trace.hpp"
+#include "platforms/state_trace.hpp"
 
 namespace sparoa::cli {
 
@@ -29,6 +29,6 @@ std::string dynamic_state_text(const std::string& kind, std::uint64_t seed, cons
 bool is_dynamic_state(const std::string& kind);
 
 // The background loads a trace sets at time 0 (later changes are not seen by the predictor).
-policies::StateFeatures state_features(const sim::StateTrace& trace, const platforms::Platform& p);
+policies::StateFeatures state_features(const platforms::StateTrace& trace, const platforms::Platform& p);
 
 }  // namespace sparoa::cli

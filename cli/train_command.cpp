@@ -101,8 +101,8 @@ std::vector<policies::PredictorSample> label(const TrainConfig& c, const std::st
         const graph::Graph g = load_model(source);
         for (const auto& state_name : c.states) {
           const NamedState state = named_state(state_name, platform);
-          std::optional<sim::StateTrace> trace;
-          if (!state.trace_text.empty()) trace = sim::parse_state_trace(state.trace_text, state_name, platform);
+          std::optional<platforms::StateTrace> trace;
+          if (!state.trace_text.empty()) trace = platforms::parse_state_trace(state.trace_text, state_name, platform);
           policies::PolicyContext ctx;
           ctx.graph = &g;
           ctx.platform = &platform;

@@ -142,7 +142,7 @@ struct World {
   std::map<std::string, std::unique_ptr<platforms::Platform>> platforms;
   std::map<std::string, std::unique_ptr<platforms::CostModel>> costs;
   std::map<std::string, std::unique_ptr<graph::Graph>> graphs;
-  std::map<std::string, std::unique_ptr<sim::StateTrace>> traces;
+  std::map<std::string, std::unique_ptr<platforms::StateTrace>> traces;
   std::map<std::string, std::unique_ptr<policies::PolicyContext>> contexts;
   std::vector<sim::EvaluationSetting> settings;
   std::vector<policies::rl::TrainCell> cells;
@@ -194,12 +194,12 @@ std::vector<policies::rl::Stage> build_world(const RlConfig& c, const std::strin
                 if (generated) {
                   // Variants are fixed by the config's seed: the curriculum is part of the experiment.
                   const std::uint64_t seed = c.train.seed * 1000003ULL + std::hash<std::string>{}(label) % 1000003ULL;
-                  w.traces[tkey] = std::make_unique<sim::StateTrace>(
-                      sim::parse_state_trace(dynamic_state_text(state, seed, p, c.horizon_s), label, p));
+                  w.traces[tkey] = std::make_unique<platforms::StateTrace>(
+                      platforms::parse_state_trace(dynamic_state_text(state, seed, p, c.horizon_s), label, p));
                 } else {
                   fs::path f = state;
                   if (f.is_relative() && !fs::exists(f)) f = c.dir / f;
-                  w.traces[tkey] = std::make_unique<sim::StateTrace>(sim::read_state_trace(f, p));
+                  w.traces[tkey] = std::make_unique<platforms::StateTrace>(platforms::read_state_trace(f, p));
                 }
               }
               sim::EvaluationSetting set;

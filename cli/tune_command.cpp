@@ -76,8 +76,8 @@ void add_tune_command(CLI::App& app) {
     const policies::PolicyInfo& info = policies::policy_info(args->policy);
     const auto platform = platforms::read_platform(platforms::resolve_platform_path(args->platform));
     const platforms::CostModel cost(platform);
-    const auto state = args->state.empty() ? std::optional<sim::StateTrace>()
-                                            : std::optional<sim::StateTrace>(sim::read_state_trace(args->state, platform));
+    const auto state = args->state.empty() ? std::optional<platforms::StateTrace>()
+                                            : std::optional<platforms::StateTrace>(platforms::read_state_trace(args->state, platform));
     std::map<std::int64_t, std::unique_ptr<graph::Graph>> graphs;  // one binding per batch size
     std::string model_name;
     const auto choice = policies::tune_batch(batches, timeouts, args->slo_ms * 1e-3, [&](std::int64_t b, double timeout) {
@@ -99,7 +99,7 @@ void add_tune_command(CLI::App& app) {
       setting.graph = g.get();
       setting.platform = &platform;
       setting.state = state ? &*state : nullptr;
-      setting.arrivals = sim::parse_arrivals(fmt::format("poisson:{}", args->rate));
+      setting.arrivals = platforms::parse_arrivals(fmt::format("poisson:{}", args->rate));
       setting.requests = args->requests;
       setting.batch_timeout_s = timeout;
       setting.seed = args->policy_args.seed;

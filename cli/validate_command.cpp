@@ -13,6 +13,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_source.hpp"
+#include "cli/online_args.hpp"
+#include "cli/run_online.hpp"
 #include "cli/table.hpp"
 #include "graph/schedule.hpp"
 #include "hw/host_machine.hpp"
@@ -48,18 +50,128 @@ struct ScratchDir {
   }
 };
 
+struct ValidateArgs {
+  ModelSource model;
+  std::string platform, schedule, policy;
+  int warmup = 3;
+  int iterations = 20;
+  std::uint64_t seed = 1;
+  std::string trace, csv;
+  bool any_machine = false;
+  OnlineArgs online;
+};
+
+// The online half of validate: the same requests, batching, policy and state trace on this
+// machine and in the simulator; latency distribution, throughput and energy side by side.
+void validate_online(ValidateArgs& a, bool batch_given, const platforms::Platform& platform, const hw::HostMachine& machine) {
+  std::optional<graph::Schedule> schedule;
+  if (!a.schedule.empty()) {
+    schedule = graph::read_schedule(a.schedule);
+    if (!batch_given) a.model.batch = schedule->batch;
+  }
+  OnlineSetup setup;
+  const OnlineHwRun measured =
+      run_online_hw(a.online, a.model, platform, schedule ? &*schedule : nullptr, a.schedule, a.seed, "", setup);
+  const graph::Graph& g = setup.graphs.back();
+
+  ScratchDir scratch;
+  std::unique_ptr<platforms::OnlinePolicy> policy;
+  if (!schedule) policy = make_policy_again(a.online, setup);
+  sim::SimulationOptions so;
+  so.graph = &g;
+  so.platform = &platform;
+  so.schedule = schedule ? &*schedule : nullptr;
+  so.schedule_origin = a.schedule;
+  so.policy = policy.get();
+  so.arrivals = platforms::parse_arrivals(a.online.arrivals);
+  so.requests = a.online.requests;
+  so.batch_timeout_s = a.online.batch_timeout_us * 1e-6;
+  so.max_inflight_batches = a.online.inflight;
+  so.state = setup.state ? &*setup.state : nullptr;
+  so.seed = a.seed;
+  so.csv = scratch.path / "sim.csv";
+  so.run_id = "sim-" + g.name;
+  so.provenance.model_sha256 = g.model_sha256;
+  so.provenance.platform_sha256 = platform.sha256;
+  so.provenance.git_revision = SPAROA_GIT_REVISION;
+  const sim::Summary summary = sim::simulate(so);
+  const traces::Trace simulated = traces::read_trace_files(so.csv);
+  const traces::TraceComparison c = schedule ? traces::compare_op_durations(simulated, measured.result.trace)
+                                             : traces::compare_op_durations_by_placement(simulated, measured.result.trace);
+
+  const LatencyFigures hw = latency_figures(measured.result.latencies_s);
+  std::cout << fmt::format("{} on {} ({}), {}, batch {}, arrivals {}{}: {} requests measured and simulated\n", g.name,
+                           platform.name, platforms::to_string(platform.provenance.source), setup.placement, g.batch,
+                           a.online.arrivals, a.online.state.empty() ? "" : ", state " + a.online.state, a.online.requests);
+  Table t({"", "measured", "simulated", "error"}, {false, true, true, true});
+  auto row = [&](const std::string& name, double m, double sv) { t.add_row({name, fixed(m, 3), fixed(sv, 3), signed_pct(sv / m - 1)}); };
+  row("latency mean (ms)", hw.mean * 1e3, summary.latency_mean_s * 1e3);
+  row("latency p50 (ms)", hw.p50 * 1e3, summary.latency_p50_s * 1e3);
+  row("latency p95 (ms)", hw.p95 * 1e3, summary.latency_p95_s * 1e3);
+  row("latency p99 (ms)", hw.p99 * 1e3, summary.latency_p99_s * 1e3);
+  row("throughput (inferences/s)", measured.result.throughput_rps, summary.throughput_rps);
+  double energy_hw = -1;
+  std::string rail;
+  if (!measured.energy.empty() && measured.energy.front().second >= 0) {
+    energy_hw = measured.energy.front().second / double(measured.result.latencies_s.size());
+    rail = measured.energy.front().first;
+  }
+  if (energy_hw > 0) {
+    row("energy per inference (J, " + rail + ")", energy_hw, summary.energy_per_inference_J);
+  } else {
+    t.add_row({"energy per inference (J)", "not measured", fixed(summary.energy_per_inference_J, 4), "-"});
+  }
+  row("sum of operator medians (us)", c.measured_total_us, c.simulated_total_us);
+  t.print(std::cout);
+  std::cout << fmt::format("per-operator |error| over {} {}: median {:.1f}%, p90 {:.1f}%, max {:.1f}%\n", c.ops.size(),
+                           schedule ? "operators" : "(operator, lane, kernel) placements seen on both sides",
+                           100 * c.median_abs_error, 100 * c.p90_abs_error, 100 * c.max_abs_error);
+  if (!schedule) {
+    std::cout << fmt::format("placements on one side only: {} measured, {} simulated\n", c.unmatched_measured, c.unmatched_simulated);
+  }
+  if (measured.result.decisions > 0) {
+    std::cout << fmt::format("hardware decisions: {}, {:.2f} us each (observation {:.2f} us)\n", measured.result.decisions,
+                             measured.result.decision_mean_us, measured.result.observe_mean_us);
+  }
+  // Where each side put the operators (an online policy may decide differently on each).
+  std::string lanes_hw, lanes_sim;
+  std::map<std::string, std::int64_t> sim_by_lane;
+  for (const auto& r : simulated.records) {
+    if (r.record == traces::RecordKind::op) ++sim_by_lane[r.lane];
+  }
+  for (const auto& [lane, n] : measured.result.executions_by_lane) lanes_hw += fmt::format(" {} {}", lane, n);
+  for (const auto& [lane, n] : sim_by_lane) lanes_sim += fmt::format(" {} {}", lane, n);
+  std::cout << "operator executions by lane: measured" << lanes_hw << "; simulated" << lanes_sim << '\n';
+  for (const auto& n : measured.result.notes) std::cout << "machine: " << n << '\n';
+
+  if (!a.csv.empty()) {
+    std::ostringstream out;
+    out.precision(9);
+    out << "# sparoa validate (online)\n# model: " << g.name << "\n# model_sha256: " << g.model_sha256 << "\n# platform: " << platform.name
+        << "\n# platform_sha256: " << platform.sha256 << "\n# placement: " << setup.placement << "\n# arrivals: " << a.online.arrivals
+        << "\n# state: " << a.online.state << "\n# machine: " << machine.hostname << " " << machine.cpu_model
+        << "\nmetric,measured,simulated,error\n";
+    auto line = [&](const std::string& name, double m, double sv) { out << name << ',' << m << ',' << sv << ',' << (sv / m - 1) << '\n'; };
+    line("latency_mean_s", hw.mean, summary.latency_mean_s);
+    line("latency_p50_s", hw.p50, summary.latency_p50_s);
+    line("latency_p95_s", hw.p95, summary.latency_p95_s);
+    line("latency_p99_s", hw.p99, summary.latency_p99_s);
+    line("throughput_rps", measured.result.throughput_rps, summary.throughput_rps);
+    if (energy_hw > 0) line("energy_per_inference_J", energy_hw, summary.energy_per_inference_J);
+    line("op_median_sum_us", c.measured_total_us, c.simulated_total_us);
+    write_file_atomically(a.csv, out.str());
+    std::cout << "comparison CSV: " << a.csv << '\n';
+  }
+  if (!a.trace.empty()) {
+    traces::write_merged_chrome_trace(a.trace, simulated, measured.result.trace);
+    std::cout << "Chrome trace (simulated and measured processes; open in Perfetto): " << a.trace << '\n';
+  }
+}
+
 }  // namespace
 
 void add_validate_command(CLI::App& app) {
-  struct Args {
-    ModelSource model;
-    std::string platform, schedule, policy;
-    int warmup = 3;
-    int iterations = 20;
-    std::uint64_t seed = 1;
-    std::string trace, csv;
-    bool any_machine = false;
-  };
+  using Args = ValidateArgs;
   auto args = std::make_shared<Args>();
   args->model.zoo_dir = SPAROA_DEFAULT_ZOO_DIR;
   auto* cmd = app.add_subcommand("validate", "Run a schedule on this machine and in the simulator; report the error");
@@ -70,19 +182,32 @@ void add_validate_command(CLI::App& app) {
   cmd->add_option("--platform,-p", args->platform, "platform YAML (calibrated for this machine) or shipped name")
       ->required();
   cmd->add_option("--schedule,-s", args->schedule, "schedule YAML");
-  cmd->add_option("--policy", args->policy, "placement instead of a schedule: cpu-only or gpu-only (needs a usable GPU)");
+  cmd->add_option("--policy", args->policy,
+                  "placement instead of a schedule: cpu-only or gpu-only (needs a usable GPU); an online policy "
+                  "(greedy-eft, rl, ...) makes the run online");
   auto* batch = cmd->add_option("--batch,-b", args->model.batch, "batch size (default: the schedule's, else 1)")
                     ->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", args->warmup, "hardware iterations before the measured ones")
-      ->check(CLI::Range(1, 100000))->capture_default_str();
-  cmd->add_option("--iterations,-n", args->iterations, "measured hardware iterations = simulated requests")
-      ->check(CLI::Range(1, 1000000))->capture_default_str();
+  std::vector<CLI::Option*> replay_only;
+  replay_only.push_back(cmd->add_option("--warmup", args->warmup, "hardware iterations before the measured ones")
+      ->check(CLI::Range(1, 100000))->capture_default_str());
+  replay_only.push_back(cmd->add_option("--iterations,-n", args->iterations, "measured hardware iterations = simulated requests")
+      ->check(CLI::Range(1, 1000000))->capture_default_str());
   cmd->add_option("--seed", args->seed, "seed of the random inputs and of the simulation")->capture_default_str();
   cmd->add_option("--trace", args->trace, "Chrome trace JSON with both timelines (simulated and measured processes)");
   cmd->add_option("--csv", args->csv, "per-operator comparison CSV");
   cmd->add_flag("--any-machine", args->any_machine, "accept a platform fitted on another machine");
-  cmd->callback([args, batch] {
-    if (args->schedule.empty() == args->policy.empty()) throw Error("validate", "give either --schedule FILE or --policy cpu-only|gpu-only");
+  add_online_options(*cmd, args->online, false);
+  cmd->callback([args, batch, replay_only] {
+    const bool reference_policy = args->policy == "cpu-only" || args->policy == "gpu-only";
+    const bool online = args->online.online() || (!args->policy.empty() && !reference_policy);
+    if (!online && args->schedule.empty() == args->policy.empty()) {
+      throw Error("validate", "give either --schedule FILE or --policy cpu-only|gpu-only (or an online run: --arrivals, --agent, ...)");
+    }
+    if (online) {
+      for (const CLI::Option* opt : replay_only) {
+        if (opt->count() > 0) throw Error(opt->get_name(), "applies to replays (back-to-back iterations), not to online runs");
+      }
+    }
     const hw::HostMachine machine = hw::describe_host();
     const auto platform_path = platforms::resolve_platform_path(args->platform);
     const platforms::Platform platform = platforms::read_platform(platform_path);
@@ -94,6 +219,11 @@ void add_validate_command(CLI::App& app) {
                                               "': calibrate here, or pass --any-machine");
     }
     hw::bind_lanes(platform, machine);  // refuse what this machine cannot run before the model loads
+    if (online) {
+      args->online.policy = args->policy;
+      validate_online(*args, batch->count() > 0, platform, machine);
+      return;
+    }
 
     graph::Schedule schedule;
     std::string schedule_origin;
@@ -145,7 +275,7 @@ void add_validate_command(CLI::App& app) {
     so.platform = &platform;
     so.schedule = &schedule;
     so.schedule_origin = schedule_origin;
-    so.arrivals = sim::parse_arrivals("closed");
+    so.arrivals = platforms::parse_arrivals("closed");
     so.requests = std::int64_t(args->iterations) * schedule.batch;
     so.max_inflight_batches = 1;
     so.seed = args->seed;

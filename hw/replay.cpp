@@ -17,6 +17,7 @@
 #include "hw/gpu/gpu_kernel.hpp"
 #include "hw/gpu/gpu_runtime.hpp"
 #include "hw/host_machine.hpp"
+#include "hw/lane_thread.hpp"
 #include "hw/reference_run.hpp"
 #include "support/error.hpp"
 
@@ -25,14 +26,6 @@ namespace sparoa::hw {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 // Thrown inside a lane when another lane failed: unwinds quietly, the first error wins.
 struct Aborted {};
@@ -257,24 +250,7 @@ void Engine::lane_main(std::size_t l) {
   }
   try {
     const PlanLane& lane = plan_.lanes[l];
-    LaneReport& report = lane_reports_[l];
-    report.pinning = pin_current_thread(lane.cpus);
-    omp_set_num_threads(int(lane.cpus.size()));
-    // The OpenMP team is created by this thread, so its threads inherit this thread's
-    // affinity mask: record what each of them sees, for the test that lanes stay on their cores.
-    std::vector<std::vector<int>> seen(lane.cpus.size());
-    int team = 0;
-#pragma omp parallel
-    {
-      const int t = omp_get_thread_num();
-#pragma omp single
-      team = omp_get_num_threads();
-      if (std::size_t(t) < seen.size()) seen[std::size_t(t)] = current_thread_cpus();
-    }
-    std::set<int> all;
-    for (const auto& v : seen) all.insert(v.begin(), v.end());
-    report.observed_cpus.assign(all.begin(), all.end());
-    report.omp_threads = team;
+    lane_reports_[l] = prepare_cpu_lane_thread(lane.id, lane.cpus);
     // Kernels are created here, on the lane's thread: oneDNN sizes its primitives by this
     // thread's OpenMP team.
     for (std::size_t s : lane.steps) {

@@ -12,7 +12,8 @@
 #include <optional>
 
 #include "platforms/cost_model.hpp"
-#include "sim/arrivals.hpp"
+#include "platforms/op_context.hpp"
+#include "platforms/arrivals.hpp"
 #include "sim/board.hpp"
 #include "sim/energy_accounting.hpp"
 #include "support/error.hpp"
@@ -220,7 +221,7 @@ class Executor {
   // requests
   std::deque<std::pair<std::int64_t, double>> waiting_;  // (request id, arrival)
   std::int64_t issued_ = 0, completed_ = 0;
-  std::unique_ptr<OpenArrivals> open_;
+  std::unique_ptr<platforms::OpenArrivals> open_;
   double next_arrival_ = kInf;
   std::int64_t batches_formed_ = 0;
   std::deque<std::unique_ptr<Batch>> inflight_;
@@ -267,7 +268,6 @@ void Executor::resolve_workload() {
     info.name = op.name;
     info.demand = demands[i];
     info.features = op.features;
-    info.kernels = graph::kernels_for(g_, op.name);
     for (auto pr : g_.predecessors(i)) info.preds.push_back(int(pr));
     for (auto s : g_.successors(i)) info.succs.push_back(int(s));
     const auto& outs = g_.output_names();
@@ -285,27 +285,12 @@ void Executor::resolve_workload() {
       if (tensor.role == graph::TensorRole::input) info.graph_input_bytes += double(tensor.size_bytes());
     }
   }
-  // Depth and remaining critical path (best lane and kernel per operator, graph batch).
-  for (auto id : topo) {
-    int d = 0;
-    for (int pr : ops_[id].preds) d = std::max(d, ops_[std::size_t(pr)].depth + 1);
-    ops_[id].depth = d;
-  }
-  for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
-    OpInfo& info = ops_[*it];
-    double best = kInf;
-    for (const auto& dev : p_.devices) {
-      for (const auto& lane : dev.lanes) {
-        for (const auto& k : info.kernels) {
-          Kernel kernel = Kernel::dense;
-          platforms::parse_kernel(k, kernel);
-          best = std::min(best, cost_.predict_s(info.demand, lane.id, kernel, graph_batch_, graph_batch_));
-        }
-      }
-    }
-    double tail = 0;
-    for (int s : info.succs) tail = std::max(tail, ops_[std::size_t(s)].remaining_critical_path_s);
-    info.remaining_critical_path_s = best + tail;
+  // Depth, remaining critical path and kernels: the same computation the hardware engine uses.
+  const auto contexts = platforms::op_contexts(g_, cost_, demands);
+  for (std::size_t i = 0; i < ops_.size(); ++i) {
+    ops_[i].kernels = contexts[i].kernels;
+    ops_[i].depth = contexts[i].depth;
+    ops_[i].remaining_critical_path_s = contexts[i].remaining_critical_path_s;
   }
 }
 
@@ -486,7 +471,7 @@ void Executor::finish_batch(Batch* b) {
     o_.policy->batch_done(done);
   }
   // Closed loop: each answered client sends its next request now.
-  if (o_.arrivals.kind == ArrivalSpec::Kind::closed) {
+  if (o_.arrivals.kind == platforms::ArrivalSpec::Kind::closed) {
     for (std::int64_t r = 0; r < b->size && issued_ < o_.requests; ++r) arrive(now);
   }
   for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
@@ -1136,12 +1121,12 @@ Summary Executor::run(double wall_start) {
   open_outputs();
   latencies_.reserve(std::size_t(std::min<std::int64_t>(o_.requests, 10'000'000)));
 
-  if (o_.arrivals.kind == ArrivalSpec::Kind::closed) {
+  if (o_.arrivals.kind == platforms::ArrivalSpec::Kind::closed) {
     const std::int64_t clients = o_.arrivals.clients > 0 ? o_.arrivals.clients : graph_batch_;
     for (std::int64_t c = 0; c < clients && issued_ < o_.requests; ++c) arrive(0);
   } else {
-    open_ = std::make_unique<OpenArrivals>(o_.arrivals, o_.seed);
-    if (o_.arrivals.kind == ArrivalSpec::Kind::file && std::int64_t(open_->file_size()) < o_.requests) {
+    open_ = std::make_unique<platforms::OpenArrivals>(o_.arrivals, o_.seed);
+    if (o_.arrivals.kind == platforms::ArrivalSpec::Kind::file && std::int64_t(open_->file_size()) < o_.requests) {
       throw Error(o_.arrivals.text, "the arrivals file lists " + std::to_string(open_->file_size()) +
                                         " requests, fewer than --requests " + std::to_string(o_.requests));
     }

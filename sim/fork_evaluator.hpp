@@ -14,8 +14,8 @@ namespace sparoa::sim {
 struct EvaluationSetting {
   const graph::Graph* graph = nullptr;  // features computed, bound to the batch size
   const platforms::Platform* platform = nullptr;
-  const StateTrace* state = nullptr;
-  ArrivalSpec arrivals;  // default: closed loop, one client per batch slot
+  const platforms::StateTrace* state = nullptr;
+  platforms::ArrivalSpec arrivals;  // default: closed loop, one client per batch slot
   // Requests per run; 0: one batch without a state trace (every later one would repeat it
   // exactly), 20 batches with one (so that the run meets the trace's changes).
   std::int64_t requests = 0;

@@ -26,7 +26,7 @@ namespace {
     o.platform = setting.platform;
     o.state = setting.state;
     o.policy = job.policy;
-    o.arrivals = ArrivalSpec{};
+    o.arrivals = platforms::ArrivalSpec{};
     o.arrivals.clients = 1;
     o.requests = job.requests;
     o.max_inflight_batches = 1;

@@ -12,6 +12,7 @@
 #include "sim/energy_accounting.hpp"
 #include "sim/executor.hpp"
 #include "support/error.hpp"
+#include "support/stats.hpp"
 
 namespace sg4 = simgrid::s4u;
 
@@ -47,7 +48,7 @@ struct BackgroundTarget {
 // The state actor: applies the state trace's changes at their times and runs the
 // background activities. It stops at its first wake-up after the executor is done (not a
 // daemon: SimGrid 3.32 aborts when it kills a daemon blocked in wait_any_for).
-void state_actor(const StateTrace* trace, Board* board, EnergyAccounting* energy, const bool* executor_done) {
+void state_actor(const platforms::StateTrace* trace, Board* board, EnergyAccounting* energy, const bool* executor_done) {
   std::vector<BackgroundTarget> targets;
   for (std::size_t d = 0; d < board->devices().size(); ++d) {
     targets.emplace_back();
@@ -70,11 +71,11 @@ void state_actor(const StateTrace* trace, Board* board, EnergyAccounting* energy
       return;
     }
     while (next_change < changes.size() && changes[next_change].time_s <= now + kTimeEpsilon) {
-      const StateChange& c = changes[next_change++];
+      const platforms::StateChange& c = changes[next_change++];
       switch (c.action) {
-        case StateChange::Action::pstate: board->set_pstate(board->device_index(c.target), c.pstate); break;
-        case StateChange::Action::power_mode: board->apply_power_mode(c.target); break;
-        case StateChange::Action::background:
+        case platforms::StateChange::Action::pstate: board->set_pstate(board->device_index(c.target), c.pstate); break;
+        case platforms::StateChange::Action::power_mode: board->apply_power_mode(c.target); break;
+        case platforms::StateChange::Action::background:
           for (auto& t : targets) {
             const std::string& id = t.device ? board->devices()[t.index].spec->id : board->domains()[t.index].spec->id;
             if (id != c.target) continue;
@@ -161,12 +162,7 @@ void state_actor(const StateTrace* trace, Board* board, EnergyAccounting* energy
 
 }  // namespace
 
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const double rank = std::ceil(p / 100.0 * double(sorted.size()));
-  const std::size_t index = std::size_t(std::clamp(rank, 1.0, double(sorted.size()))) - 1;
-  return sorted[index];
-}
+double percentile(const std::vector<double>& sorted, double p) { return nearest_rank_percentile(sorted, p); }
 
 Summary simulate(const SimulationOptions& options) {
   if (options.graph == nullptr || options.platform == nullptr) throw Error("simulator", "no model or no platform given");
@@ -212,8 +208,8 @@ Summary simulate(const SimulationOptions& options) {
     }
     executor_done = true;
   });
-  StateTrace none;
-  const StateTrace* trace = options.state != nullptr ? options.state : &none;
+  platforms::StateTrace none;
+  const platforms::StateTrace* trace = options.state != nullptr ? options.state : &none;
   std::exception_ptr state_failure;
   sg4::Actor::create("state", board.actor_host(), [trace, &board, &energy, &executor_done, &state_failure] {
     try {

@@ -12,8 +12,8 @@
 #include "graph/schedule.hpp"
 #include "platforms/observation.hpp"
 #include "platforms/platform.hpp"
-#include "sim/arrivals.hpp"
-#include "sim/state_trace.hpp"
+#include "platforms/arrivals.hpp"
+#include "platforms/state_trace.hpp"
 #include "traces/record.hpp"
 
 namespace sparoa::sim {
@@ -24,11 +24,11 @@ struct SimulationOptions {
   const graph::Schedule* schedule = nullptr;  // either a static schedule ...
   std::string schedule_origin = "schedule";  // its file, for messages
   platforms::OnlinePolicy* policy = nullptr;  // ... or an online policy
-  ArrivalSpec arrivals;                       // default: closed loop, one client per batch slot
+  platforms::ArrivalSpec arrivals;                       // default: closed loop, one client per batch slot
   std::int64_t requests = 100;
   double batch_timeout_s = 0;  // a partial batch leaves when its oldest request waited this long
   int max_inflight_batches = 2;  // batches in the lanes at once (pipelining depth)
-  const StateTrace* state = nullptr;
+  const platforms::StateTrace* state = nullptr;
   std::uint64_t seed = 1;
   std::filesystem::path csv;     // per-operator trace CSV (+ .power.csv, .state.csv); empty: none
   std::filesystem::path chrome;  // Chrome trace JSON; empty: none

@@ -25,11 +25,18 @@ struct TraceComparison {
   double median_abs_error = 0, p90_abs_error = 0, max_abs_error = 0;
   // Sums of the medians: how much of the difference is in the operators themselves.
   double measured_total_us = 0, simulated_total_us = 0;
+  // Online comparisons: (operator, lane, kernel) placements seen on one side only.
+  std::size_t unmatched_measured = 0, unmatched_simulated = 0;
 };
 
 // Throws sparoa::Error when an operator appears on one side only, runs on another lane on
 // the other side, or a side has no op records: the traces are not of the same schedule.
 // Fused groups are compared by their root (the only op record a fused group has).
 TraceComparison compare_op_durations(const Trace& simulated, const Trace& measured);
+
+// For online policies, which may place an operator differently on each side and from one
+// request to the next: compares per (operator, lane, kernel) placement seen on both sides and
+// counts the others. Throws sparoa::Error when no placement is on both sides.
+TraceComparison compare_op_durations_by_placement(const Trace& simulated, const Trace& measured);
 
 }  // namespace sparoa::traces

@@ -22,9 +22,9 @@
 #include "graph/schedule.hpp"
 #include "platforms/platform.hpp"
 #include "platforms/reference_placements.hpp"
-#include "sim/arrivals.hpp"
+#include "platforms/arrivals.hpp"
 #include "sim/simulation.hpp"
-#include "sim/state_trace.hpp"
+#include "platforms/state_trace.hpp"
 #include "support/error.hpp"
 #include "tests/graph/onnx_test_models.hpp"
 #include "tests/sim/sim_child.hpp"
@@ -234,8 +234,8 @@ ChildResult simulate_on(const std::string& platform_text, const SimRun& run, con
     const platforms::Platform p = platforms::read_platform(platform_file);
     graph::Schedule s = schedule_on(g, op_lane);
     s.platform_name = p.name;
-    std::optional<sim::StateTrace> st;
-    if (!state_file.empty()) st = sim::read_state_trace(state_file, p);
+    std::optional<platforms::StateTrace> st;
+    if (!state_file.empty()) st = platforms::read_state_trace(state_file, p);
     std::unique_ptr<platforms::OnlinePolicy> policy;
     if (!run.policy.empty()) policy = platforms::make_reference_policy(p, platforms::parse_reference_placement(run.policy));
     sim::SimulationOptions o;
@@ -246,7 +246,7 @@ ChildResult simulate_on(const std::string& platform_text, const SimRun& run, con
     } else {
       o.schedule = &s;
     }
-    o.arrivals = sim::parse_arrivals(run.arrivals);
+    o.arrivals = platforms::parse_arrivals(run.arrivals);
     o.requests = run.requests;
     o.batch_timeout_s = run.batch_timeout_s;
     o.state = st ? &*st : nullptr;
@@ -642,29 +642,29 @@ TEST(SimPolicy, ScheduleForAnotherModelIsRefused) {
 TEST(SimStateTrace, OutOfOrderTimesAreAnErrorNamingTheLine) {
   const platforms::Platform p = platforms::parse_platform(platform_yaml({}), "tiny.yaml");
   try {
-    sim::parse_state_trace("time_us,action,target,value\n100,pstate,cpu,500\n50,pstate,cpu,1000\n", "s.csv", p);
+    platforms::parse_state_trace("time_us,action,target,value\n100,pstate,cpu,500\n50,pstate,cpu,1000\n", "s.csv", p);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("s.csv:3"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("time order"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(sim::parse_state_trace("time_us,action,target,value\n0,pstate,cpu,750\n", "s.csv", p), Error);
-  EXPECT_THROW(sim::parse_state_trace("time_us,action,target,value\n0,background,npu,0.5\n", "s.csv", p), Error);
-  EXPECT_THROW(sim::parse_state_trace("time_us,action,target,value\n0,background,gpu,1.5\n", "s.csv", p), Error);
-  EXPECT_THROW(sim::parse_state_trace("time_us,action,target,value\n0,power_mode,turbo,\n", "s.csv", p), Error);
-  EXPECT_THROW(sim::parse_state_trace("when,action,target,value\n", "s.csv", p), Error);
+  EXPECT_THROW(platforms::parse_state_trace("time_us,action,target,value\n0,pstate,cpu,750\n", "s.csv", p), Error);
+  EXPECT_THROW(platforms::parse_state_trace("time_us,action,target,value\n0,background,npu,0.5\n", "s.csv", p), Error);
+  EXPECT_THROW(platforms::parse_state_trace("time_us,action,target,value\n0,background,gpu,1.5\n", "s.csv", p), Error);
+  EXPECT_THROW(platforms::parse_state_trace("time_us,action,target,value\n0,power_mode,turbo,\n", "s.csv", p), Error);
+  EXPECT_THROW(platforms::parse_state_trace("when,action,target,value\n", "s.csv", p), Error);
 }
 
 TEST(SimArrivals, ParsesAndRejects) {
-  EXPECT_EQ(sim::parse_arrivals("closed").kind, sim::ArrivalSpec::Kind::closed);
-  EXPECT_EQ(sim::parse_arrivals("closed:4").clients, 4);
-  EXPECT_EQ(sim::parse_arrivals("poisson:250").rate_per_s, 250);
-  EXPECT_THROW(sim::parse_arrivals("poisson:-1"), Error);
-  EXPECT_THROW(sim::parse_arrivals("closed:0"), Error);
-  EXPECT_THROW(sim::parse_arrivals("no-such-file.txt"), Error);
+  EXPECT_EQ(platforms::parse_arrivals("closed").kind, platforms::ArrivalSpec::Kind::closed);
+  EXPECT_EQ(platforms::parse_arrivals("closed:4").clients, 4);
+  EXPECT_EQ(platforms::parse_arrivals("poisson:250").rate_per_s, 250);
+  EXPECT_THROW(platforms::parse_arrivals("poisson:-1"), Error);
+  EXPECT_THROW(platforms::parse_arrivals("closed:0"), Error);
+  EXPECT_THROW(platforms::parse_arrivals("no-such-file.txt"), Error);
   const fs::path bad = write_text(unique_name("arrivals.txt"), "0\n200\n100\n");
   try {
-    sim::OpenArrivals a(sim::parse_arrivals(bad.string()), 1);
+    platforms::OpenArrivals a(platforms::parse_arrivals(bad.string()), 1);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(":3"), std::string::npos) << e.what();

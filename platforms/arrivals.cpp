@@ -1,4 +1,4 @@
-#include "sim/arrivals.hpp"
+#include "platforms/arrivals.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include "support/error.hpp"
 #include "support/text.hpp"
 
-namespace sparoa::sim {
+namespace sparoa::platforms {
 namespace {
 
 std::optional<double> parse_number(const std::string& s) {
@@ -91,4 +91,4 @@ std::optional<double> OpenArrivals::next() {
   return t_;
 }
 
-}  // namespace sparoa::sim
+}  // namespace sparoa::platforms

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace sparoa::sim {
+namespace sparoa::platforms {
 
 struct ArrivalSpec {
   enum class Kind { closed, poisson, file };
@@ -43,4 +43,4 @@ class OpenArrivals {
   std::size_t pos_ = 0;
 };
 
-}  // namespace sparoa::sim
+}  // namespace sparoa::platforms

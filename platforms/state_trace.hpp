@@ -17,7 +17,7 @@
 
 #include "platforms/platform.hpp"
 
-namespace sparoa::sim {
+namespace sparoa::platforms {
 
 struct StateChange {
   enum class Action { pstate, power_mode, background };
@@ -39,4 +39,4 @@ struct StateTrace {
 StateTrace read_state_trace(const std::filesystem::path& path, const platforms::Platform& p);
 StateTrace parse_state_trace(const std::string& text, const std::string& origin, const platforms::Platform& p);
 
-}  // namespace sparoa::sim
+}  // namespace sparoa::platforms

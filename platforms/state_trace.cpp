@@ -1,4 +1,4 @@
-#include "sim/state_trace.hpp"
+#include "platforms/state_trace.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "support/error.hpp"
 #include "support/text.hpp"
 
-namespace sparoa::sim {
+namespace sparoa::platforms {
 namespace {
 
 std::vector<std::string> split(const std::string& line) {
@@ -112,4 +112,4 @@ StateTrace read_state_trace(const std::filesystem::path& path, const platforms::
   return parse_state_trace(text.str(), path.string(), p);
 }
 
-}  // namespace sparoa::sim
+}  // namespace sparoa::platforms
