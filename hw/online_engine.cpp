@@ -120,6 +120,7 @@ class OnlineEngine {
   void busy_changed(std::size_t device, int delta, double now);
   double predict_s(int lane, const Batch* b, int op, KernelChoice k) const;
   void wake_lanes();
+  void wake(int lane);
   void fail(std::exception_ptr e);
 
   const OnlineOptions& o_;
@@ -419,6 +420,14 @@ void OnlineEngine::fail(std::exception_ptr e) {
   cv_.notify_all();
 }
 
+// Only lanes that have something new are woken: a woken lane spins again, and a spinning
+// lane slows its neighbour where cores share a physical core (hyper-threads).
+void OnlineEngine::wake(int lane) {
+  Lane& l = *lanes_[std::size_t(lane)];
+  l.wake.fetch_add(1, std::memory_order_acq_rel);
+  l.wake.notify_all();
+}
+
 void OnlineEngine::wake_lanes() {
   for (auto& l : lanes_) {
     l->wake.fetch_add(1, std::memory_order_acq_rel);
@@ -473,7 +482,6 @@ void OnlineEngine::start_batch(double now) {
       if (b->preds_left[i] == 0) place(b, int(i), now);
     }
   }
-  wake_lanes();
 }
 
 void OnlineEngine::push(Batch* b, int op, int lane, KernelChoice k, std::int64_t key, double) {
@@ -488,6 +496,7 @@ void OnlineEngine::push(Batch* b, int op, int lane, KernelChoice k, std::int64_t
   }
   ls.queue.insert(pos, Item{b, op, key});
   ++ls.depth;
+  wake(lane);
 }
 
 double OnlineEngine::predict_s(int lane, const Batch* b, int op, KernelChoice k) const {
@@ -620,10 +629,14 @@ void OnlineEngine::complete(Lane& lane, const Item& it, double start, double end
   r.end_us = end * 1e6;
   records_.push_back(std::move(r));
   for (int s : succs_[op]) {
-    if (--b->preds_left[std::size_t(s)] == 0 && o_.policy) place(b, s, end);
+    if (--b->preds_left[std::size_t(s)] != 0) continue;
+    if (o_.policy) {
+      place(b, s, end);  // queues it and wakes its lane
+    } else if (b->lane[std::size_t(s)] != lane_index_.at(lane.id)) {
+      wake(b->lane[std::size_t(s)]);  // its head may be ready now
+    }
   }
   if (--b->ops_left == 0) finish_batch(b, end);
-  wake_lanes();
 }
 
 void OnlineEngine::finish_batch(Batch* b, double now) {

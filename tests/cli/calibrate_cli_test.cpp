@@ -176,6 +176,27 @@ TEST(CalibrateCli, InContextProfilesTimeEveryOperatorAndDoNotMixWithIsolatedOnes
                      "--cold-cache");
 }
 
+TEST(ValidateCli, OnlineRunComparesTheLatencyDistributionWithTheSimulator) {
+  const fs::path csv = dir() / "online.csv";
+  fs::remove(csv);
+  const fs::path state = fs::path(SPAROA_SOURCE_DIR) / "examples/state/host-cpu-interference.csv";
+  // The zoo model by name: this test may run before the profiles that build the file.
+  const Result r = run({"validate", "-m", "squeezenet1_1", "--sparsity", "0.5", "--zoo-dir", zoo_dir(), "-p",
+                        "host-2core-2lanes", "--policy", "greedy-eft", "--arrivals", "poisson:200", "--requests", "8", "--state", state.string(), "--csv", csv.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* row : {"latency p50 (ms)", "latency p95 (ms)", "latency p99 (ms)", "throughput (inferences/s)",
+                          "energy per inference", "placements seen on both sides"}) {
+    EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
+  }
+  const std::string rows = slurp(csv);
+  EXPECT_NE(rows.find("\nlatency_p99_s,"), std::string::npos) << rows;
+  EXPECT_NE(rows.find("# placement: policy greedy-eft"), std::string::npos) << rows;
+  // A replay-only option in an online run is one clear error.
+  expect_input_error(run({"validate", "-m", "squeezenet1_1", "--zoo-dir", zoo_dir(), "-p", "host-2core-2lanes", "--policy",
+                          "greedy-eft", "--iterations", "3"}),
+                     "--iterations");
+}
+
 TEST(DemoCli, RunsTheWholeLoopAndSaysWhereEachFileIs) {
   const fs::path out = scratch("calibrate_cli_test") / "demo";
   fs::remove_all(out);

@@ -235,6 +235,53 @@ TEST(RunCli, BadInputIsOneLineAndWritesNoTrace) {
   no_trace();
 }
 
+TEST(RunCli, OnlineRunServesArrivingRequestsWithAPolicyUnderBackgroundLoad) {
+  const fs::path dir = scratch("run_cli_test") / "online";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path model = graph::zoo::build_model("squeezenet1_1", {0, false}, zoo_dir());
+  const graph::Graph g = graph::import_onnx(model, {.batch = 1});
+  const fs::path csv = dir / "t.csv", summary = dir / "s.csv";
+  const fs::path state = fs::path(SPAROA_SOURCE_DIR) / "examples/state/host-cpu-interference.csv";
+  const Result r = run({"run", "-m", model.string(), "-p", "host-2core-2lanes", "--policy", "greedy-eft", "--arrivals",
+                        "poisson:200", "--requests", "6", "--state", state.string(), "--csv", csv.string(), "--summary",
+                        summary.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("latency p99"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("decisions"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lane cpu1: cores"), std::string::npos) << r.out;
+  const std::string rows = slurp(summary);
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 2) << rows;
+  EXPECT_NE(rows.find(",policy greedy-eft,1,6,"), std::string::npos) << rows;
+  // One op record per operator and request (batch 1), each in the schema.
+  const std::string trace = slurp(csv);
+  EXPECT_EQ(std::size_t(std::count(trace.begin(), trace.end(), '\n')),
+            6 * g.operators().size() + std::size_t(std::count(trace.begin(), trace.end(), '#')) + 1);
+}
+
+TEST(RunCli, OnlineRunBadInputIsOneLineAndWritesNothing) {
+  const fs::path dir = scratch("run_cli_test") / "online-bad";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path model = graph::zoo::build_model("squeezenet1_1", {0, false}, zoo_dir());
+  const fs::path summary = dir / "s.csv";
+  const std::vector<std::string> base = {"run", "-m", model.string(), "-p", "host-2core-2lanes", "--summary", summary.string()};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  expect_input_error(with({"--policy", "greedy-eft", "--iterations", "5"}), "--iterations");
+  expect_input_error(with({"--policy", "heft", "--requests", "2"}), "is a static policy");
+  expect_input_error(with({"--arrivals", "poisson:100", "--requests", "2"}), "give --schedule FILE, --policy NAME or --agent FILE");
+  std::ofstream(dir / "pstate.csv") << "time_us,action,target,value\n0,pstate,cpu0,2096\n";
+  expect_input_error(with({"--policy", "greedy-eft", "--state", (dir / "pstate.csv").string()}), "pstate.csv:2");
+  std::ofstream(dir / "few.txt") << "0\n10\n";
+  expect_input_error(with({"--policy", "greedy-eft", "--arrivals", (dir / "few.txt").string(), "--requests", "3"}),
+                     "fewer than --requests 3");
+  EXPECT_FALSE(fs::exists(summary)) << "a failed run left a summary";
+}
+
 TEST(ProfileCli, TimesEveryOperatorPerKernelAndBatch) {
   const fs::path dir = scratch("run_cli_test") / "profile";
   fs::create_directories(dir);
