@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "graph/schedule.hpp"
 #include "hw/background_work.hpp"
@@ -58,6 +59,8 @@ struct Batch {
   std::vector<KernelChoice> kernel;
   int ops_left = 0;
   std::int64_t seq = 0;  // online: placement order
+  std::vector<void*> data;        // per activation tensor: its buffer while live
+  std::vector<int> readers_left;  // per activation tensor: consumers not finished
 };
 
 struct Item {
@@ -135,9 +138,27 @@ class OnlineEngine {
   std::vector<int> static_lane_;
   std::vector<KernelChoice> static_kernel_;
   std::vector<std::int64_t> static_order_;
-  // Buffers: per slot, one per non-weight tensor at the largest batch.
-  std::vector<std::vector<HostTensor>> buffers_;
-  std::vector<std::vector<std::vector<OpViews>>> views_;  // [slot][size - 1][op]
+  // Activations (every operator output): index by name, bytes at the largest batch, distinct
+  // consumer operators, graph outputs. Per operator, its inputs' and outputs' activation
+  // indices (-1: a weight, a graph input or omitted).
+  std::map<std::string, int> activation_;
+  std::vector<std::size_t> activation_bytes_;
+  std::vector<int> activation_readers_;
+  std::vector<std::uint8_t> activation_is_output_;
+  std::vector<std::vector<int>> op_in_act_, op_out_act_;
+  // Views per batch size and operator with every address but the activations' filled in.
+  std::vector<std::vector<OpViews>> templates_;  // [size - 1][op]
+  // Activation buffers are pooled and handed out when an operator starts, most recently freed
+  // first: the engine touches few buffers, hot in cache, as the replay's reuse by liveness
+  // does (one buffer per tensor made small operators about twice as slow here). The warm-up's
+  // buffers (one per tensor) seed the pool.
+  std::deque<HostTensor> storage_;
+  std::unordered_map<void*, std::size_t> capacity_;
+  std::vector<std::pair<std::size_t, void*>> free_;  // (capacity, address)
+  std::vector<std::vector<void*>> warm_data_;         // [size - 1]: warm-up addresses per activation
+  void* take_buffer(std::size_t bytes);
+  void release(Batch* b, int act);
+  OpViews views_for(const Batch* b, int op) const;
 
   std::unique_ptr<MachineState> machine_;
   std::unique_ptr<BackgroundWork> background_;
@@ -251,15 +272,31 @@ void OnlineEngine::resolve_static() {
 
 void OnlineEngine::allocate() {
   const graph::Graph& gb = g();
-  // Which tensors get engine buffers: every operator output.
-  std::map<std::string, std::size_t> buffer_of;
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < gb.operators().size(); ++i) {
+  const std::size_t n = gb.operators().size();
+  for (std::size_t i = 0; i < n; ++i) {
     for (const auto& t : gb.op(i).outputs) {
-      if (t.empty() || buffer_of.count(t)) continue;
-      buffer_of[t] = names.size();
-      names.push_back(t);
+      if (t.empty() || activation_.count(t)) continue;
+      activation_[t] = int(activation_bytes_.size());
+      activation_bytes_.push_back(std::size_t(gb.tensor(t).size_bytes()));
     }
+  }
+  activation_readers_.assign(activation_bytes_.size(), 0);
+  activation_is_output_.assign(activation_bytes_.size(), 0);
+  for (const auto& t : gb.output_names()) {
+    if (auto it = activation_.find(t); it != activation_.end()) activation_is_output_[std::size_t(it->second)] = 1;
+  }
+  op_in_act_.resize(n);
+  op_out_act_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<int> distinct;
+    for (const auto& t : gb.op(i).inputs) {
+      auto it = t.empty() ? activation_.end() : activation_.find(t);
+      const int a = it == activation_.end() ? -1 : it->second;
+      op_in_act_[i].push_back(a);
+      if (a >= 0 && std::find(distinct.begin(), distinct.end(), a) == distinct.end()) distinct.push_back(a);
+    }
+    for (int a : distinct) ++activation_readers_[std::size_t(a)];
+    for (const auto& t : gb.op(i).outputs) op_out_act_[i].push_back(t.empty() ? -1 : activation_.at(t));
   }
   for (const auto& name : gb.input_names()) {
     auto it = o_.inputs.find(name);
@@ -270,34 +307,65 @@ void OnlineEngine::allocate() {
     const auto in = gb.input_names();
     if (std::find(in.begin(), in.end(), name) == in.end()) throw Error("input '" + name + "'", "the model has no such input");
   }
-  const int slots = o_.max_inflight_batches;
-  buffers_.resize(std::size_t(slots));
-  views_.resize(std::size_t(slots));
-  for (int s = 0; s < slots; ++s) {
-    for (const auto& name : names) buffers_[std::size_t(s)].emplace_back(gb.tensor(name).dtype, gb.tensor(name).shape);
-    auto& by_size = views_[std::size_t(s)];
-    by_size.resize(o_.graphs.size());
-    for (std::size_t k = 0; k < o_.graphs.size(); ++k) {
-      const graph::Graph& gk = *o_.graphs[k];
-      by_size[k].resize(gk.operators().size());
-      for (std::size_t i = 0; i < gk.operators().size(); ++i) {
-        const graph::Operator& op = gk.op(i);
-        auto view = [&](const std::string& name) -> TensorView {
-          if (name.empty()) return {};
-          const graph::Tensor& t = gk.tensor(name);
-          if (t.data) return weight_view(t);
-          if (auto it = buffer_of.find(name); it != buffer_of.end()) {
-            return TensorView{t.dtype, t.shape, buffers_[std::size_t(s)][it->second].view().data};
-          }
-          // A graph input: a batch of k reads the first k samples of the caller's batch.
-          return TensorView{t.dtype, t.shape, o_.inputs.at(name).data};
-        };
-        for (const auto& t : op.inputs) by_size[k][i].in.push_back(view(t));
-        for (const auto& t : op.outputs) by_size[k][i].out.push_back(view(t));
-      }
+  templates_.resize(o_.graphs.size());
+  for (std::size_t k = 0; k < o_.graphs.size(); ++k) {
+    const graph::Graph& gk = *o_.graphs[k];
+    templates_[k].resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto view = [&](const std::string& name) -> TensorView {
+        if (name.empty()) return {};
+        const graph::Tensor& t = gk.tensor(name);
+        if (t.data) return weight_view(t);
+        if (activation_.count(name)) return TensorView{t.dtype, t.shape, nullptr};
+        // A graph input: a batch of k reads the first k samples of the caller's batch.
+        return TensorView{t.dtype, t.shape, o_.inputs.at(name).data};
+      };
+      for (const auto& t : gk.op(i).inputs) templates_[k][i].in.push_back(view(t));
+      for (const auto& t : gk.op(i).outputs) templates_[k][i].out.push_back(view(t));
     }
-    free_slots_.push_back(slots - 1 - s);
   }
+  // Warm-up buffers: one per activation (zero-filled), later the pool's first buffers.
+  warm_data_.assign(o_.graphs.size(), std::vector<void*>(activation_bytes_.size()));
+  for (std::size_t a = 0; a < activation_bytes_.size(); ++a) {
+    storage_.emplace_back(graph::DType::u8, graph::Shape{std::int64_t(std::max<std::size_t>(activation_bytes_[a], 1))});
+    capacity_[storage_.back().view().data] = storage_.back().size_bytes();
+    for (auto& d : warm_data_) d[a] = storage_.back().view().data;
+  }
+  for (int s = 0; s < o_.max_inflight_batches; ++s) free_slots_.push_back(o_.max_inflight_batches - 1 - s);
+}
+
+void* OnlineEngine::take_buffer(std::size_t bytes) {
+  // Most recently freed first, among buffers not more than twice the size asked for.
+  for (auto it = free_.rbegin(); it != free_.rend(); ++it) {
+    if (it->first >= bytes && it->first <= 2 * bytes + 4096) {
+      void* p = it->second;
+      free_.erase(std::next(it).base());
+      return p;
+    }
+  }
+  storage_.emplace_back(graph::DType::u8, graph::Shape{std::int64_t(std::max<std::size_t>(bytes, 1))});
+  capacity_[storage_.back().view().data] = storage_.back().size_bytes();
+  return storage_.back().view().data;
+}
+
+void OnlineEngine::release(Batch* b, int a) {
+  void*& p = b->data[std::size_t(a)];
+  if (p == nullptr) return;
+  free_.emplace_back(capacity_.at(p), p);
+  p = nullptr;
+}
+
+OpViews OnlineEngine::views_for(const Batch* b, int op) const {
+  OpViews v = templates_[std::size_t(b->size - 1)][std::size_t(op)];
+  for (std::size_t i = 0; i < v.in.size(); ++i) {
+    const int a = op_in_act_[std::size_t(op)][i];
+    if (a >= 0) v.in[i].data = b->data[std::size_t(a)];
+  }
+  for (std::size_t i = 0; i < v.out.size(); ++i) {
+    const int a = op_out_act_[std::size_t(op)][i];
+    if (a >= 0) v.out[i].data = b->data[std::size_t(a)];
+  }
+  return v;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -335,8 +403,15 @@ void OnlineEngine::warm_up(Lane& lane) {
   for (std::size_t k = 0; k < o_.graphs.size(); ++k) {
     for (int w = 0; w < o_.warmup_batches; ++w) {
       for (auto id : g().topological_order()) {
+        OpViews v = templates_[k][id];
+        for (std::size_t i = 0; i < v.in.size(); ++i) {
+          if (op_in_act_[id][i] >= 0) v.in[i].data = warm_data_[k][std::size_t(op_in_act_[id][i])];
+        }
+        for (std::size_t i = 0; i < v.out.size(); ++i) {
+          if (op_out_act_[id][i] >= 0) v.out[i].data = warm_data_[k][std::size_t(op_out_act_[id][i])];
+        }
         for (auto& kernel : lane.kernels[k][id]) {
-          if (kernel) kernel->run(views_[0][k][id].in, views_[0][k][id].out);
+          if (kernel) kernel->run(v.in, v.out);
         }
       }
     }
@@ -364,7 +439,7 @@ void OnlineEngine::lane_main(std::size_t l) {
   try {
     lane.report = prepare_cpu_lane_thread(lane.id, lane.cpus);
     build_kernels(lane);
-    // Warm-up in turns.
+    // Warm-up in turns (on the warm-up buffers, which no batch uses before every lane is done).
     while (warm_turn_.load(std::memory_order_acquire) != int(l)) {
       if (abort_.load()) throw Aborted{};
       warm_turn_.wait(warm_turn_.load(std::memory_order_acquire), std::memory_order_acquire);
@@ -376,6 +451,7 @@ void OnlineEngine::lane_main(std::size_t l) {
       const int seen = lane.wake.load(std::memory_order_acquire);
       std::optional<Item> item;
       KernelChoice kc = KernelChoice::dense;
+      OpViews v;
       {
         std::lock_guard<std::mutex> lock(m_);
         if (abort_.load() || done_.load()) break;
@@ -383,6 +459,10 @@ void OnlineEngine::lane_main(std::size_t l) {
           item = lane.queue.front();
           lane.queue.pop_front();
           kc = item->batch->kernel[std::size_t(item->op)];
+          for (int a : op_out_act_[std::size_t(item->op)]) {
+            if (a >= 0) item->batch->data[std::size_t(a)] = take_buffer(activation_bytes_[std::size_t(a)]);
+          }
+          v = views_for(item->batch, item->op);
           const double now = now_s();
           lane.busy = true;
           busy_changed(lane.device, +1, now);
@@ -393,9 +473,7 @@ void OnlineEngine::lane_main(std::size_t l) {
         wait_work(lane, seen);
         continue;
       }
-      const Batch* b = item->batch;
-      const auto size = std::size_t(b->size - 1);
-      const OpViews& v = views_[std::size_t(b->slot)][size][std::size_t(item->op)];
+      const auto size = std::size_t(item->batch->size - 1);
       const double t0 = now_s();
       lane.kernels[size][std::size_t(item->op)][kernel_index(kc)]->run(v.in, v.out);
       const double t1 = now_s();
@@ -474,6 +552,8 @@ void OnlineEngine::start_batch(double now) {
   b->lane.assign(n, -1);
   b->kernel.assign(n, KernelChoice::dense);
   b->ops_left = int(n);
+  b->data.assign(activation_bytes_.size(), nullptr);
+  b->readers_left = activation_readers_;
   inflight_.push_back(std::move(owned));
   if (o_.schedule) {
     for (std::size_t i = 0; i < n; ++i) push(b, int(i), static_lane_[i], static_kernel_[i], static_order_[i], now);
@@ -628,6 +708,16 @@ void OnlineEngine::complete(Lane& lane, const Item& it, double start, double end
   r.start_us = start * 1e6;
   r.end_us = end * 1e6;
   records_.push_back(std::move(r));
+  // Inputs whose last reader this was, and outputs nobody reads, go back to the pool (graph
+  // outputs stay until the batch ends).
+  for (std::size_t i = 0; i < op_in_act_[op].size(); ++i) {
+    const int a = op_in_act_[op][i];
+    if (a < 0 || std::find(op_in_act_[op].begin(), op_in_act_[op].begin() + std::ptrdiff_t(i), a) != op_in_act_[op].begin() + std::ptrdiff_t(i)) continue;
+    if (--b->readers_left[std::size_t(a)] == 0 && !activation_is_output_[std::size_t(a)]) release(b, a);
+  }
+  for (int a : op_out_act_[op]) {
+    if (a >= 0 && activation_readers_[std::size_t(a)] == 0 && !activation_is_output_[std::size_t(a)]) release(b, a);
+  }
   for (int s : succs_[op]) {
     if (--b->preds_left[std::size_t(s)] != 0) continue;
     if (o_.policy) {
@@ -658,6 +748,7 @@ void OnlineEngine::finish_batch(Batch* b, double now) {
   if (o_.arrivals.kind == platforms::ArrivalSpec::Kind::closed) {
     for (std::int64_t r = 0; r < b->size && issued_ < o_.requests; ++r) arrive(now);
   }
+  for (std::size_t a = 0; a < b->data.size(); ++a) release(b, int(a));
   free_slots_.push_back(b->slot);
   for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
     if (it->get() == b) {

@@ -179,7 +179,8 @@ TEST(CalibrateCli, InContextProfilesTimeEveryOperatorAndDoNotMixWithIsolatedOnes
 TEST(ValidateCli, OnlineRunComparesTheLatencyDistributionWithTheSimulator) {
   const fs::path csv = dir() / "online.csv";
   fs::remove(csv);
-  const fs::path state = fs::path(SPAROA_SOURCE_DIR) / "examples/state/host-cpu-interference.csv";
+  const fs::path state = dir() / "load.csv";  // other work on half of cpu1
+  std::ofstream(state) << "time_us,action,target,value\n0,background,cpu1,0.5\n";
   // The zoo model by name: this test may run before the profiles that build the file.
   const Result r = run({"validate", "-m", "squeezenet1_1", "--sparsity", "0.5", "--zoo-dir", zoo_dir(), "-p",
                         "host-2core-2lanes", "--policy", "greedy-eft", "--arrivals", "poisson:200", "--requests", "8", "--state", state.string(), "--csv", csv.string()});

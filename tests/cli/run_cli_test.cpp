@@ -20,6 +20,12 @@ namespace {
 
 Result run(std::vector<std::string> args) { return run_sparoa(std::move(args), "run_cli_test"); }
 
+graph::ImportOptions batch_one() {
+  graph::ImportOptions o;
+  o.batch = 1;
+  return o;
+}
+
 std::string zoo_dir() { return (fs::path(SPAROA_TEST_DATA_DIR) / "zoo").string(); }
 
 bool skip_large(const std::string& model) {
@@ -46,7 +52,7 @@ TEST_P(EveryZooModelOnHardware, DenseSparseAndTwoLaneSchedulesMatchTheReference)
   fs::create_directories(dir);
   // Half the weights pruned, so that sparse kernels have zeros to skip.
   const fs::path file = graph::zoo::build_model(model, {0.5, false}, zoo_dir());
-  const graph::Graph g = graph::import_onnx(file, {.batch = 1});
+  const graph::Graph g = graph::import_onnx(file, batch_one());
   struct Case {
     std::string name, platform;
     Split split;
@@ -81,7 +87,9 @@ TEST_P(EveryZooModelOnHardware, DenseSparseAndTwoLaneSchedulesMatchTheReference)
     if (c.split == Split::two_lanes) {
       EXPECT_NE(text.find(",cpu1,"), std::string::npos) << "the second lane ran nothing";
     }
-    if (c.sparse) EXPECT_NE(text.find(",sparse,"), std::string::npos);
+    if (c.sparse) {
+      EXPECT_NE(text.find(",sparse,"), std::string::npos);
+    }
   }
 }
 
@@ -189,7 +197,7 @@ TEST(RunCli, BadInputIsOneLineAndWritesNoTrace) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   const fs::path model = graph::zoo::build_model("squeezenet1_1", {0, false}, zoo_dir());
-  const graph::Graph g = graph::import_onnx(model, {.batch = 1});
+  const graph::Graph g = graph::import_onnx(model, batch_one());
   const fs::path json = dir / "t.json";
   auto no_trace = [&] { EXPECT_FALSE(fs::exists(json)) << "a failed run left a trace"; };
 
@@ -240,9 +248,10 @@ TEST(RunCli, OnlineRunServesArrivingRequestsWithAPolicyUnderBackgroundLoad) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   const fs::path model = graph::zoo::build_model("squeezenet1_1", {0, false}, zoo_dir());
-  const graph::Graph g = graph::import_onnx(model, {.batch = 1});
+  const graph::Graph g = graph::import_onnx(model, batch_one());
   const fs::path csv = dir / "t.csv", summary = dir / "s.csv";
-  const fs::path state = fs::path(SPAROA_SOURCE_DIR) / "examples/state/host-cpu-interference.csv";
+  const fs::path state = dir / "load.csv";  // other work on half of cpu1, then a third of cpu0
+  std::ofstream(state) << "time_us,action,target,value\n0,background,cpu1,0.5\n20000,background,cpu0,0.3\n";
   const Result r = run({"run", "-m", model.string(), "-p", "host-2core-2lanes", "--policy", "greedy-eft", "--arrivals",
                         "poisson:200", "--requests", "6", "--state", state.string(), "--csv", csv.string(), "--summary",
                         summary.string()});
@@ -290,7 +299,7 @@ TEST(ProfileCli, TimesEveryOperatorPerKernelAndBatch) {
                         "dense,sparse", "-b", "1,2", "-r", "2", "-q", "-o", csv.string()});
   ASSERT_EQ(r.code, 0) << r.err;
   const fs::path model = graph::zoo::build_model("squeezenet1_1", {0.5, false}, zoo_dir());
-  const graph::Graph g = graph::import_onnx(model, {.batch = 1});
+  const graph::Graph g = graph::import_onnx(model, batch_one());
   std::size_t sparse_ops = 0;
   for (const auto& op : g.operators()) {
     const auto k = graph::kernels_for(g, op.name);
