@@ -197,6 +197,11 @@ OnlineEngine::OnlineEngine(const OnlineOptions& o) : o_(o), p_(*o.platform), cos
   if (o.requests <= 0) throw Error("--requests", "must be positive");
   if (o.max_inflight_batches < 1) throw Error("--inflight", "must be at least 1");
   check_graphs();
+  if (o.policy && (p_.cost_model.entries.empty() || p_.power_modes.empty())) {
+    throw Error("platform '" + p_.name + "'", "has no cost model or power modes (the default platform describes this machine for "
+                                              "replays): an online policy needs a platform file, e.g. -p host-2core-2lanes or "
+                                              "one fitted by sparoa calibrate");
+  }
   demands_ = platforms::op_demands(g());
   // Graph context and predictions serve policies only (a static schedule needs no cost model).
   if (o.policy) contexts_ = platforms::op_contexts(g(), cost_, demands_);

@@ -270,6 +270,15 @@ TEST(OnlineEngineErrors, BadInputIsOneClearError) {
     fs::remove(file);
   }
   {
+    // The default platform of `sparoa run` has no cost model: fine for schedules, not policies.
+    const platforms::Platform host = host_platform(describe_host());
+    BadPolicy p({"cpu0", "", "dense"});
+    OnlineOptions o = f.o;
+    o.platform = &host;
+    o.policy = &p;
+    EXPECT_NE(message(o).find("has no cost model"), std::string::npos) << message(o);
+  }
+  {
     // A platform with a GPU lane: refused before anything runs, naming the lane.
     platforms::Platform gpu =
         platforms::read_platform(fs::path(SPAROA_SOURCE_DIR) / "tests/cli/fixtures/host-2core-gpu.yaml");
