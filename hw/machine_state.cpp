@@ -101,7 +101,8 @@ MachineState::Snapshot MachineState::take_snapshot(std::chrono::steady_clock::ti
   const auto times = parse_proc_stat(std::string_view(buffer_.data(), std::size_t(got)), origin);
   Snapshot s;
   s.time = now;
-  if (options_.own_cpu_s) s.own_cpu_s = options_.own_cpu_s();
+  s.own_cpu_s = options_.own_cpu_s ? options_.own_cpu_s() : std::vector<double>();
+  s.own_cpu_s.resize(groups_.size(), 0);
   s.busy.resize(cpu_ids_.size());
   s.total.resize(cpu_ids_.size());
   for (std::size_t i = 0; i < cpu_ids_.size(); ++i) {
@@ -122,8 +123,6 @@ void MachineState::refresh(std::chrono::steady_clock::time_point now) {
   const bool known = now - old.time >= options_.window;
   char text[32];
   const double dt = std::chrono::duration<double>(cur.time - old.time).count();
-  const double own_per_core =
-      dt > 0 && !cpu_ids_.empty() ? (cur.own_cpu_s - old.own_cpu_s) / (dt * double(cpu_ids_.size())) : 0;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     DeviceReading& r = readings_[g];
     std::uint64_t busy = 0, total = 0;
@@ -145,7 +144,9 @@ void MachineState::refresh(std::chrono::steady_clock::time_point now) {
     }
     r.load_known = known && total > 0;
     r.load = r.load_known ? double(busy) / double(total) : 0;
-    r.other_load = r.load_known ? std::clamp(r.load - own_per_core, 0.0, 1.0) : 0;
+    const double cores = double(std::max<std::size_t>(1, groups_[g].cpus.size()));
+    const double own = dt > 0 ? (cur.own_cpu_s[g] - old.own_cpu_s[g]) / (dt * cores) : 0;
+    r.other_load = r.load_known ? std::clamp(r.load - own, 0.0, 1.0) : 0;
     r.freq_MHz = freq_n > 0 ? freq_kHz / freq_n / 1e3 : 0;
   }
   last_refresh_ = now;

@@ -27,17 +27,18 @@ struct MachineStateOptions {
   std::chrono::microseconds refresh{5000};
   std::chrono::microseconds window{50000};
   std::filesystem::path root = "/";  // tests point it at a folder with proc/stat and sys/...
-  // CPU seconds this process's own engine has used so far (its lanes, spinning included: a
-  // waiting lane spins, which /proc/stat counts as busy). What the machine shows beyond it
-  // is other work: DeviceReading::other_load. Empty: nothing is subtracted.
-  std::function<double()> own_cpu_s;
+  // CPU seconds the engine's own threads on each group's cores have used so far, one per
+  // group (its lanes and their OpenMP teams, spinning included: a waiting lane spins, which
+  // /proc/stat counts as busy). What the machine shows beyond it is other work:
+  // DeviceReading::other_load. Empty: nothing is subtracted.
+  std::function<std::vector<double>()> own_cpu_s;
 };
 
 struct DeviceReading {
   std::string device;
   double load = 0;       // share of its cores' time not idle over the window (0..1), all work included
-  // load minus this process's own share (own_cpu_s spread evenly over every group's cores),
-  // clamped to [0, 1]: the observation's background load.
+  // load minus the engine's own share on these cores (own_cpu_s), clamped to [0, 1]: the
+  // observation's background load.
   double other_load = 0;
   double freq_MHz = 0;   // mean scaling_cur_freq of its cores; 0 when cpufreq is not readable
   bool load_known = false;  // false until two readings a window apart exist
@@ -63,7 +64,7 @@ class MachineState {
   struct Snapshot {
     std::chrono::steady_clock::time_point time;
     std::vector<std::uint64_t> busy, total;  // per CPU of cpu_ids_ (jiffies)
-    double own_cpu_s = 0;
+    std::vector<double> own_cpu_s;  // per group
   };
   Snapshot take_snapshot(std::chrono::steady_clock::time_point now);
 

@@ -1,5 +1,7 @@
 #include "hw/online_engine.hpp"
 
+#include <omp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <time.h>
 
@@ -40,9 +42,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // Arrival and timeout comparisons: the steady clock resolves nanoseconds.
 constexpr double kTimeEpsilon = 1e-9;
 
-double process_cpu_s() {
+double clock_s(clockid_t c) {
   timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  if (clock_gettime(c, &ts) != 0) return 0;
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
@@ -85,6 +87,7 @@ struct Lane {
   // kernels[size - 1][op][kernel]: built on the lane's own thread.
   std::vector<std::vector<std::array<std::unique_ptr<CpuKernel>, 2>>> kernels;
   LaneReport report;
+  std::vector<clockid_t> clocks;  // CPU-time clocks of the lane's thread and its OpenMP team
   std::int64_t executions = 0;
   std::thread thread;
 };
@@ -189,6 +192,7 @@ class OnlineEngine {
   double arrival_delay_total_us_ = 0, arrival_delay_max_us_ = 0;
   std::int64_t arrivals_timed_ = 0;
   std::vector<traces::Record> records_;
+  std::vector<traces::StateSample> state_;
 };
 
 OnlineEngine::OnlineEngine(const OnlineOptions& o) : o_(o), p_(*o.platform), cost_(p_) {
@@ -443,6 +447,22 @@ void OnlineEngine::lane_main(std::size_t l) {
   Lane& lane = *lanes_[l];
   try {
     lane.report = prepare_cpu_lane_thread(lane.id, lane.cpus);
+    // The team's threads persist between parallel regions: their CPU clocks tell the
+    // engine's own share of the lane's cores from other work (the observation's background).
+    std::vector<clockid_t> clocks(lane.cpus.size(), clockid_t{});
+    std::vector<std::uint8_t> have(lane.cpus.size(), 0);
+#pragma omp parallel
+    {
+      const auto t = std::size_t(omp_get_thread_num());
+      clockid_t c{};
+      if (t < clocks.size() && pthread_getcpuclockid(pthread_self(), &c) == 0) {
+        clocks[t] = c;
+        have[t] = 1;
+      }
+    }
+    for (std::size_t t = 0; t < clocks.size(); ++t) {
+      if (have[t]) lane.clocks.push_back(clocks[t]);
+    }
     build_kernels(lane);
     // Warm-up in turns (on the warm-up buffers, which no batch uses before every lane is done).
     while (warm_turn_.load(std::memory_order_acquire) != int(l)) {
@@ -638,7 +658,17 @@ platforms::Observation OnlineEngine::observe(Batch* b, int op, double now) {
   obs.time_s = now;
   obs.window_s = o_.busy_window_s;
   obs.power_mode = p_.power_mode;
+  const std::uint64_t before = machine_->refreshes();
   const auto& readings = machine_->read(Clock::now());
+  if (machine_->refreshes() != before) {
+    // A fresh reading: kept as state samples (the trace's .state.csv), so that what the
+    // policies saw can be set against the state trace that caused it.
+    for (const auto& r : readings) {
+      if (!r.load_known) continue;
+      state_.push_back({o_.run_id, now * 1e6, r.device, "background_load", r.other_load});
+      state_.push_back({o_.run_id, now * 1e6, r.device, "load", r.load});
+    }
+  }
   const platforms::PowerMode& mode = p_.initial_mode();
   for (std::size_t d = 0; d < p_.devices.size(); ++d) {
     const platforms::Device& dev = p_.devices[d];
@@ -791,11 +821,6 @@ OnlineResult OnlineEngine::run() {
     groups.push_back({dev, v});
   }
   if (o_.state) background_ = std::make_unique<BackgroundWork>(*o_.state, p_, device_cpus);
-  MachineStateOptions mo;
-  BackgroundWork* bg = background_.get();
-  mo.own_cpu_s = [bg] { return process_cpu_s() - (bg ? bg->cpu_s() : 0); };
-  if (o_.policy) machine_ = std::make_unique<MachineState>(groups, mo);
-
   for (std::size_t l = 0; l < lanes_.size(); ++l) lanes_[l]->thread = std::thread([this, l] { lane_main(l); });
   // Wait for every lane to have built and warmed its kernels.
   for (;;) {
@@ -804,6 +829,24 @@ OnlineResult OnlineEngine::run() {
     warm_turn_.wait(turn, std::memory_order_acquire);
   }
   result.setup_s = std::chrono::duration<double>(Clock::now() - setup_start).count();
+  if (o_.policy && !abort_) {
+    // Own CPU time per device: the clocks of its lanes' threads (known once they are warm).
+    std::vector<std::vector<clockid_t>> clocks(groups.size());
+    for (const auto& l : lanes_) {
+      for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+        if (groups[gi].device == p_.devices[l->device].id) clocks[gi].insert(clocks[gi].end(), l->clocks.begin(), l->clocks.end());
+      }
+    }
+    MachineStateOptions mo;
+    mo.own_cpu_s = [clocks] {
+      std::vector<double> s(clocks.size(), 0);
+      for (std::size_t gi = 0; gi < clocks.size(); ++gi) {
+        for (clockid_t c : clocks[gi]) s[gi] += clock_s(c);
+      }
+      return s;
+    };
+    machine_ = std::make_unique<MachineState>(groups, mo);
+  }
 
   {
     std::unique_lock<std::mutex> lock(m_);
@@ -892,6 +935,7 @@ OnlineResult OnlineEngine::run() {
     return a.start_us < b.start_us;
   });
   result.trace.records = std::move(records_);
+  result.trace.state = std::move(state_);
   return result;
 }
 

@@ -59,7 +59,9 @@ struct OnlineOptions {
 };
 
 struct OnlineResult {
-  traces::Trace trace;                 // op records (request_id = the batch's first request)
+  // Op records (request_id = the batch's first request); online policies: state samples of
+  // what the observation read off the machine per CPU device ("load", "background_load").
+  traces::Trace trace;
   std::vector<double> latencies_s;     // per request, in request order
   std::int64_t batches = 0, partial_batches = 0;
   double makespan_s = 0;               // first arrival to last completion

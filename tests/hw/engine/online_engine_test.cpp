@@ -312,33 +312,40 @@ TEST(ProcStat, ParsesPerCpuLinesAndCountsStealAsBusy) {
   EXPECT_THROW(parse_proc_stat("cpu0 1 2\n", "stat"), Error);
 }
 
-TEST(MachineState, LoadOverAWindowMinusTheProcessOwnShare) {
+TEST(MachineState, LoadOverAWindowMinusTheEngineOwnShare) {
   FakeRoot root;
   root.stat("cpu0 0 0 0 100 0 0 0 0\ncpu1 0 0 0 100 0 0 0 0\n");
-  double own = 0;
+  std::vector<double> own = {0, 0};
   MachineStateOptions o;
   o.root = root.dir;
-  o.refresh = std::chrono::microseconds(0);
   o.window = std::chrono::microseconds(20000);
   o.own_cpu_s = [&] { return own; };
   MachineState m({{"cpu0", {0}}, {"cpu1", {1}}}, o);
   EXPECT_FALSE(m.read()[0].load_known);  // one reading: no window yet
   EXPECT_NE(m.notes().front().find("no readable cpufreq"), std::string::npos);
-  std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  // Over the window: cpu0 busy 60 of 100 ticks, cpu1 busy 100 of 100.
+  // Readings at chosen times, 100 ms apart: cpu0 busy 60 of 100 ticks, cpu1 busy 100 of 100,
+  // of which the engine's own threads on cpu1 used 50 ms.
+  const auto t1 = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  m.refresh(t1);
   root.stat("cpu0 50 0 10 140 0 0 0 0\ncpu1 80 0 0 100 0 0 0 20\n");
-  const auto t0 = std::chrono::steady_clock::now();
-  own = 0.0;
-  const auto& r = m.read(t0);
+  own = {0, 0.05};
+  m.refresh(t1 + std::chrono::milliseconds(100));
+  const auto& r = m.read(t1 + std::chrono::milliseconds(100));
   ASSERT_TRUE(r[0].load_known);
   EXPECT_DOUBLE_EQ(r[0].load, 0.6);
   EXPECT_DOUBLE_EQ(r[1].load, 1.0);
   EXPECT_DOUBLE_EQ(r[0].other_load, 0.6);
+  EXPECT_NEAR(r[1].other_load, 0.5, 1e-12);
   EXPECT_EQ(r[0].freq_MHz, 0);
+  // Cached between refreshes: the same readings without reading the file.
+  const auto n = m.refreshes();
+  m.read(t1 + std::chrono::milliseconds(101));
+  EXPECT_EQ(m.refreshes(), n);
   // A malformed file is one error naming it.
   root.stat("cpu0 1 2 oops\n");
-  EXPECT_THROW(m.refresh(std::chrono::steady_clock::now()), Error);
-  EXPECT_THROW(MachineState({{"cpu9", {9}}}, o), Error);  // no line for CPU 9 (the file is malformed too)
+  EXPECT_THROW(m.refresh(t1 + std::chrono::milliseconds(200)), Error);
+  root.stat("cpu0 0 0 0 100 0 0 0 0\n");
+  EXPECT_THROW(MachineState({{"cpu9", {9}}}, o), Error);  // no line for CPU 9
 }
 
 TEST(MachineState, ReadsThisMachine) {
