@@ -51,6 +51,7 @@ BENCHMARK(MachineCachedRead)->Unit(benchmark::kMicrosecond);
 
 void OnlineDecisions(benchmark::State& state) {
   graph::ImportOptions io;
+  io.batch = 1;
   const auto path = graph::zoo::build_model("squeezenet1_1", {0, false}, zoo_dir);
   const graph::Graph g = graph::import_onnx(path, io);
   const platforms::Platform p = platforms::read_platform(platforms::resolve_platform_path("host-2core-2lanes"));
