@@ -22,7 +22,7 @@ namespace {
 
 using test::ModelBuilder;
 
-// x -> Conv(a) -> Relu(ra) ---------------\
+// x -> Conv(a) -> Relu(ra) ---------------.
 //   \-> Conv(b) -> Relu(rb) -> Conv(c) --- Add(sum) -> Relu(out)
 // Two independent branches that meet: the natural two-lane split.
 graph::Graph branches_model(std::int64_t batch = 1) {
