@@ -152,9 +152,9 @@ class OnlineEngine {
   // Views per batch size and operator with every address but the activations' filled in.
   std::vector<std::vector<OpViews>> templates_;  // [size - 1][op]
   // Activation buffers are pooled and handed out when an operator starts, most recently freed
-  // first: the engine touches few buffers, hot in cache, as the replay's reuse by liveness
-  // does (one buffer per tensor made small operators about twice as slow here). The warm-up's
-  // buffers (one per tensor) seed the pool.
+  // first: the engine touches few buffers, likely still in cache, as the replay's reuse by
+  // liveness does, instead of a fresh buffer per tensor. The warm-up's buffers (one per
+  // tensor) seed the pool.
   std::deque<HostTensor> storage_;
   std::unordered_map<void*, std::size_t> capacity_;
   std::vector<std::pair<std::size_t, void*>> free_;  // (capacity, address)
@@ -523,8 +523,8 @@ void OnlineEngine::fail(std::exception_ptr e) {
   cv_.notify_all();
 }
 
-// Only lanes that have something new are woken: a woken lane spins again, and a spinning
-// lane slows its neighbour where cores share a physical core (hyper-threads).
+// Only lanes that have something new are woken: a woken lane spins again for its whole spin
+// budget, burning a core that background work or the arrival thread could use.
 void OnlineEngine::wake(int lane) {
   Lane& l = *lanes_[std::size_t(lane)];
   l.wake.fetch_add(1, std::memory_order_acq_rel);
