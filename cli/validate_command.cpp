@@ -50,6 +50,19 @@ struct ScratchDir {
   }
 };
 
+// The simulated half of both modes: runs `so` with its trace written to the scratch folder
+// and read back.
+std::pair<sim::Summary, traces::Trace> simulate_to_trace(sim::SimulationOptions& so, const ScratchDir& scratch,
+                                                         const graph::Graph& g, const platforms::Platform& platform) {
+  so.csv = scratch.path / "sim.csv";
+  so.run_id = "sim-" + g.name;
+  so.provenance.model_sha256 = g.model_sha256;
+  so.provenance.platform_sha256 = platform.sha256;
+  so.provenance.git_revision = SPAROA_GIT_REVISION;
+  sim::Summary summary = sim::simulate(so);
+  return {std::move(summary), traces::read_trace_files(so.csv)};
+}
+
 struct ValidateArgs {
   ModelSource model;
   std::string platform, schedule, policy;
@@ -89,13 +102,7 @@ void validate_online(ValidateArgs& a, bool batch_given, const platforms::Platfor
   so.max_inflight_batches = a.online.inflight;
   so.state = setup.state ? &*setup.state : nullptr;
   so.seed = a.seed;
-  so.csv = scratch.path / "sim.csv";
-  so.run_id = "sim-" + g.name;
-  so.provenance.model_sha256 = g.model_sha256;
-  so.provenance.platform_sha256 = platform.sha256;
-  so.provenance.git_revision = SPAROA_GIT_REVISION;
-  const sim::Summary summary = sim::simulate(so);
-  const traces::Trace simulated = traces::read_trace_files(so.csv);
+  const auto [summary, simulated] = simulate_to_trace(so, scratch, g, platform);
   const traces::TraceComparison c = schedule ? traces::compare_op_durations(simulated, measured.result.trace)
                                              : traces::compare_op_durations_by_placement(simulated, measured.result.trace);
 
@@ -279,13 +286,7 @@ void add_validate_command(CLI::App& app) {
     so.requests = std::int64_t(args->iterations) * schedule.batch;
     so.max_inflight_batches = 1;
     so.seed = args->seed;
-    so.csv = scratch.path / "sim.csv";
-    so.run_id = "sim-" + g.name;
-    so.provenance.model_sha256 = g.model_sha256;
-    so.provenance.platform_sha256 = platform.sha256;
-    so.provenance.git_revision = SPAROA_GIT_REVISION;
-    const sim::Summary summary = sim::simulate(so);
-    const traces::Trace simulated = traces::read_trace_files(so.csv);
+    const auto [summary, simulated] = simulate_to_trace(so, scratch, g, platform);
 
     const traces::TraceComparison c = traces::compare_op_durations(simulated, measured.trace);
     std::vector<double> hw_lat = measured.latencies_us;

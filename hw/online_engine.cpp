@@ -53,7 +53,6 @@ struct Aborted {};
 struct Batch {
   std::int64_t id = 0;
   std::int64_t size = 0;
-  int slot = 0;  // which set of activation buffers
   std::vector<std::int64_t> requests;
   std::vector<double> arrivals;  // seconds since the run's origin (scheduled, not observed)
   std::vector<int> preds_left;   // predecessors not finished
@@ -119,7 +118,7 @@ class OnlineEngine {
   void form_batches(double now);
   void start_batch(double now);
   void place(Batch* b, int op, double now);
-  void push(Batch* b, int op, int lane, KernelChoice k, std::int64_t key, double now);
+  void push(Batch* b, int op, int lane, KernelChoice k, std::int64_t key);
   void complete(Lane& lane, const Item& it, double start, double end);
   void finish_batch(Batch* b, double now);
   platforms::Observation observe(Batch* b, int op, double now);
@@ -161,7 +160,7 @@ class OnlineEngine {
   std::vector<std::vector<void*>> warm_data_;         // [size - 1]: warm-up addresses per activation
   void* take_buffer(std::size_t bytes);
   void release(Batch* b, int act);
-  OpViews views_for(const Batch* b, int op) const;
+  void views_for(const Batch* b, int op, OpViews& v) const;  // assigns into v (keeps its capacity)
 
   std::unique_ptr<MachineState> machine_;
   std::unique_ptr<BackgroundWork> background_;
@@ -179,7 +178,6 @@ class OnlineEngine {
   std::int64_t issued_ = 0, completed_ = 0, batches_formed_ = 0, partial_ = 0;
   std::deque<std::pair<std::int64_t, double>> waiting_;
   std::vector<std::unique_ptr<Batch>> inflight_;
-  std::vector<int> free_slots_;
   std::vector<double> latencies_;
   double first_arrival_ = kInf, last_completion_ = 0;
   // Observation state (under m_).
@@ -340,7 +338,6 @@ void OnlineEngine::allocate() {
     capacity_[storage_.back().view().data] = storage_.back().size_bytes();
     for (auto& d : warm_data_) d[a] = storage_.back().view().data;
   }
-  for (int s = 0; s < o_.max_inflight_batches; ++s) free_slots_.push_back(o_.max_inflight_batches - 1 - s);
 }
 
 void* OnlineEngine::take_buffer(std::size_t bytes) {
@@ -364,8 +361,10 @@ void OnlineEngine::release(Batch* b, int a) {
   p = nullptr;
 }
 
-OpViews OnlineEngine::views_for(const Batch* b, int op) const {
-  OpViews v = templates_[std::size_t(b->size - 1)][std::size_t(op)];
+void OnlineEngine::views_for(const Batch* b, int op, OpViews& v) const {
+  const OpViews& t = templates_[std::size_t(b->size - 1)][std::size_t(op)];
+  v.in.assign(t.in.begin(), t.in.end());
+  v.out.assign(t.out.begin(), t.out.end());
   for (std::size_t i = 0; i < v.in.size(); ++i) {
     const int a = op_in_act_[std::size_t(op)][i];
     if (a >= 0) v.in[i].data = b->data[std::size_t(a)];
@@ -374,7 +373,6 @@ OpViews OnlineEngine::views_for(const Batch* b, int op) const {
     const int a = op_out_act_[std::size_t(op)][i];
     if (a >= 0) v.out[i].data = b->data[std::size_t(a)];
   }
-  return v;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -406,7 +404,7 @@ void OnlineEngine::build_kernels(Lane& lane) {
 }
 
 void OnlineEngine::warm_up(Lane& lane) {
-  // Every kernel once per warm-up pass, in topological order, on the first slot's buffers
+  // Every kernel once per warm-up pass, in topological order, on the warm-up buffers
   // (zero-filled at first: indices read as 0, always in range). Lanes take turns so that no
   // two write the same buffers at once.
   for (std::size_t k = 0; k < o_.graphs.size(); ++k) {
@@ -472,11 +470,11 @@ void OnlineEngine::lane_main(std::size_t l) {
     warm_up(lane);
     warm_turn_.fetch_add(1, std::memory_order_acq_rel);
     warm_turn_.notify_all();
+    OpViews v;  // reused: no allocation per operator once it has grown
     for (;;) {
       const int seen = lane.wake.load(std::memory_order_acquire);
       std::optional<Item> item;
       KernelChoice kc = KernelChoice::dense;
-      OpViews v;
       {
         std::lock_guard<std::mutex> lock(m_);
         if (abort_.load() || done_.load()) break;
@@ -487,7 +485,7 @@ void OnlineEngine::lane_main(std::size_t l) {
           for (int a : op_out_act_[std::size_t(item->op)]) {
             if (a >= 0) item->batch->data[std::size_t(a)] = take_buffer(activation_bytes_[std::size_t(a)]);
           }
-          v = views_for(item->batch, item->op);
+          views_for(item->batch, item->op, v);
           const double now = now_s();
           lane.busy = true;
           busy_changed(lane.device, +1, now);
@@ -562,8 +560,6 @@ void OnlineEngine::start_batch(double now) {
   auto owned = std::make_unique<Batch>();
   Batch* b = owned.get();
   b->id = batches_formed_++;
-  b->slot = free_slots_.back();
-  free_slots_.pop_back();
   while (!waiting_.empty() && std::int64_t(b->requests.size()) < max_batch()) {
     b->requests.push_back(waiting_.front().first);
     b->arrivals.push_back(waiting_.front().second);
@@ -581,7 +577,7 @@ void OnlineEngine::start_batch(double now) {
   b->readers_left = activation_readers_;
   inflight_.push_back(std::move(owned));
   if (o_.schedule) {
-    for (std::size_t i = 0; i < n; ++i) push(b, int(i), static_lane_[i], static_kernel_[i], static_order_[i], now);
+    for (std::size_t i = 0; i < n; ++i) push(b, int(i), static_lane_[i], static_kernel_[i], static_order_[i]);
   } else {
     for (std::size_t i = 0; i < n; ++i) {
       if (b->preds_left[i] == 0) place(b, int(i), now);
@@ -589,7 +585,7 @@ void OnlineEngine::start_batch(double now) {
   }
 }
 
-void OnlineEngine::push(Batch* b, int op, int lane, KernelChoice k, std::int64_t key, double) {
+void OnlineEngine::push(Batch* b, int op, int lane, KernelChoice k, std::int64_t key) {
   b->lane[std::size_t(op)] = lane;
   b->kernel[std::size_t(op)] = k;
   Lane& ls = *lanes_[std::size_t(lane)];
@@ -644,7 +640,7 @@ void OnlineEngine::place(Batch* b, int op, double now) {
   if (std::find(allowed.begin(), allowed.end(), pl.kernel) == allowed.end()) {
     throw Error(where, "kernel '" + pl.kernel + "' does not exist for this operator");
   }
-  push(b, op, lane, pl.kernel == "sparse" ? KernelChoice::sparse : KernelChoice::dense, b->seq++, now);
+  push(b, op, lane, pl.kernel == "sparse" ? KernelChoice::sparse : KernelChoice::dense, b->seq++);
   const double observe_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
   const double decision_us = std::chrono::duration<double, std::micro>(t2 - t0).count();
   ++decisions_;
@@ -784,7 +780,6 @@ void OnlineEngine::finish_batch(Batch* b, double now) {
     for (std::int64_t r = 0; r < b->size && issued_ < o_.requests; ++r) arrive(now);
   }
   for (std::size_t a = 0; a < b->data.size(); ++a) release(b, int(a));
-  free_slots_.push_back(b->slot);
   for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
     if (it->get() == b) {
       inflight_.erase(it);

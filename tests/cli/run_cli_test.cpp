@@ -283,6 +283,9 @@ TEST(RunCli, OnlineRunBadInputIsOneLineAndWritesNothing) {
   expect_input_error(with({"--policy", "greedy-eft", "--iterations", "5"}), "--iterations");
   expect_input_error(with({"--policy", "heft", "--requests", "2"}), "is a static policy");
   expect_input_error(with({"--arrivals", "poisson:100", "--requests", "2"}), "give --schedule FILE, --policy NAME or --agent FILE");
+  const graph::Graph g = graph::import_onnx(model, batch_one());
+  graph::write_schedule(dir / "s.yaml", make_schedule(g, "host-2core-2lanes", Split::one_lane, false));
+  expect_input_error(with({"-s", (dir / "s.yaml").string(), "--policy", "greedy-eft"}), "not both");
   std::ofstream(dir / "pstate.csv") << "time_us,action,target,value\n0,pstate,cpu0,2096\n";
   expect_input_error(with({"--policy", "greedy-eft", "--state", (dir / "pstate.csv").string()}), "pstate.csv:2");
   std::ofstream(dir / "few.txt") << "0\n10\n";

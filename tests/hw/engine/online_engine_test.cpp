@@ -394,6 +394,17 @@ TEST(BackgroundWork, ChangesThisMachineCannotMakeAreRefusedNamingTheLine) {
   EXPECT_NE(message("time_us,action,target,value\n0,power_mode,default,\n").find("power_mode changes are not made"),
             std::string::npos);
   EXPECT_EQ(message("time_us,action,target,value\n0,background,dram,0.5\n"), "no error");
+  // GPU background work needs the online GPU path, which is not built.
+  const platforms::Platform gpu =
+      platforms::read_platform(fs::path(SPAROA_SOURCE_DIR) / "tests/cli/fixtures/host-2core-gpu.yaml");
+  const auto t = platforms::parse_state_trace("time_us,action,target,value\n0,background,gpu,0.5\n", "g.csv", gpu);
+  try {
+    BackgroundWork w(t, gpu, {{"cpu0", {0}}});
+    ADD_FAILURE() << "GPU background work was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("g.csv:2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("GPU device 'gpu'"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
