@@ -106,6 +106,7 @@ void add_bench_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* bench = app.add_subcommand("bench", "Benchmarks that print figures");
   bench->require_subcommand(1);
+  add_bench_policy_command(*bench);
   auto* cmd = bench->add_subcommand("sim", "Simulator speed against a bare SimGrid loop, and peak memory of a long run");
   cmd->add_option("--models", args->models, "zoo models")->capture_default_str();
   cmd->add_option("--platform,-p", args->platform, "platform file or shipped name")->capture_default_str();

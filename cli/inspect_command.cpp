@@ -1,14 +1,19 @@
+#include <filesystem>
 #include <iostream>
+
+#include "support/error.hpp"
 
 #include "cli/commands.hpp"
 #include "cli/inspect_report.hpp"
+#include "cli/model_source.hpp"
 #include "graph/onnx_import.hpp"
 
 namespace sparoa::cli {
 
 void add_inspect_command(CLI::App& app) {
   struct Args {
-    std::string model;
+    std::string model, model_flag, zoo_dir = SPAROA_DEFAULT_ZOO_DIR;
+    double sparsity = 0;
     std::optional<std::int64_t> batch;
     std::vector<std::string> input_shapes;
     std::string csv;
@@ -18,7 +23,10 @@ void add_inspect_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("inspect", "Per-operator features of an ONNX model: FLOPs, bytes, intensity, "
                                             "parameters, weight sparsity, quadrant");
-  cmd->add_option("model", args->model, "ONNX model file")->required();
+  auto* positional = cmd->add_option("model", args->model, "ONNX model file or zoo model name");
+  cmd->add_option("--model,-m", args->model_flag, "the same as the positional MODEL")->excludes(positional);
+  cmd->add_option("--sparsity", args->sparsity, "weight sparsity of a zoo model's pruned build")->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--zoo-dir", args->zoo_dir, "where zoo models are built and cached")->capture_default_str();
   cmd->add_option("--batch,-b", args->batch, "bind the symbolic batch dimension of the inputs")->check(CLI::PositiveNumber);
   cmd->add_option("--input-shape", args->input_shapes, "bind an input's whole shape: NAME=1x3x224x224 (repeatable)");
   cmd->add_option("--csv", args->csv, "also write the per-operator table with exact numbers to this CSV file");
@@ -28,13 +36,19 @@ void add_inspect_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_flag("--summary", args->quiet, "print only the totals and the quadrant summary");
   cmd->callback([args] {
+    if (!args->model_flag.empty()) args->model = args->model_flag;
+    if (args->model.empty()) throw CLI::RequiredError("MODEL (an ONNX file or a zoo model name)");
     graph::ImportOptions options;
     options.batch = args->batch;
     for (const auto& s : args->input_shapes) {
       auto [name, shape] = graph::parse_input_shape(s);
       options.input_shapes[name] = shape;
     }
-    const graph::Graph g = graph::import_onnx(args->model, options);
+    // A file as given (its batch dimension left symbolic unless bound); otherwise a zoo name.
+    const bool file = std::filesystem::exists(args->model);
+    if (file && args->sparsity > 0) throw Error("--sparsity", "applies to zoo models; prune the file's weights instead");
+    ModelSource zoo{args->model, args->sparsity, args->batch.value_or(1), args->zoo_dir, args->input_shapes};
+    const graph::Graph g = file ? graph::import_onnx(args->model, options) : load_model(zoo);
     if (!args->quiet) {
       print_operator_table(std::cout, g, args->thresholds);
       std::cout << '\n';

@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   sparoa::cli::add_profile_command(app);
   sparoa::cli::add_import_command(app);
   sparoa::cli::add_calibrate_command(app);
+  sparoa::cli::add_sweep_command(app);
+  sparoa::cli::add_report_command(app);
 #if SPAROA_HAVE_SIMGRID_BUILD
   sparoa::cli::add_simulate_command(app);
   sparoa::cli::add_bench_command(app);
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
     // Callbacks run inside parse(): our own errors arrive here wrapped only if CLI11 threw them.
     app.exit(e);
     return 2;
+  } catch (const sparoa::cli::ExitWith& e) {
+    return e.code;
   } catch (const sparoa::Error& e) {
     std::cerr << "sparoa: error: " << one_line(e.what()) << '\n';
     return 1;

@@ -56,6 +56,14 @@ bool apply_predictor(const PolicyArgs& args, policies::PolicyContext& ctx, const
   return true;
 }
 
+bool is_static_policy(const std::string& name) {
+  if (name.empty() || name == "cpu-only" || name == "gpu-only") return false;
+  for (const auto& p : policies::registered_policies()) {
+    if (p.name == name) return !p.online;
+  }
+  return false;
+}
+
 std::unique_ptr<platforms::OnlinePolicy> make_online_policy(std::string name, const PolicyArgs& args,
                                                             policies::PolicyContext& ctx) {
   if (name.empty() && !args.agent.empty()) name = "rl";

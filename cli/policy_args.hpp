@@ -30,6 +30,10 @@ std::optional<graph::Thresholds> parse_thresholds(const std::string& text);  // 
 // (ctx.graph, platform and cost must be set). Returns whether a predictor was used.
 bool apply_predictor(const PolicyArgs& args, policies::PolicyContext& ctx, const policies::StateFeatures& state);
 
+// Whether `name` is a registered policy that only plans a schedule (sparoa, heft, ...); false
+// for cpu-only and gpu-only, which run as reference placements, and for unknown names.
+bool is_static_policy(const std::string& name);
+
 // The online policy `name` (cpu-only, gpu-only, or a registered online policy such as
 // greedy-eft or rl) for ctx's graph and platform; ctx must outlive it (it points into it) and
 // have graph, platform and cost set. With `name` empty and an agent given: rl. Throws

@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/model_source.hpp"
 #include "cli/policy_args.hpp"
+#include "cli/state_features.hpp"
 #include "cli/table.hpp"
 #include "graph/schedule.hpp"
 #include "platforms/reference_placements.hpp"
@@ -44,20 +45,37 @@ void print_summary(std::ostream& out, const sim::Summary& s) {
   d.print(out);
 }
 
+// The one-row CSV of --summary: what `sparoa sweep` records of a simulate cell (its columns
+// are listed in experiments/commands.cpp; a test keeps the two equal).
+std::string summary_csv(const sim::Summary& s, const platforms::Platform& platform) {
+  std::int64_t gpu_executions = 0;
+  for (const auto& d : s.devices) {
+    const auto* dev = platform.find_device(d.id);
+    if (dev && dev->kind == platforms::DeviceKind::gpu) gpu_executions += d.executions;
+  }
+  return fmt::format(
+      "model,platform,power_mode,placement,batch,requests,latency_mean_ms,latency_p50_ms,latency_p95_ms,latency_p99_ms,"
+      "latency_max_ms,throughput_rps,energy_per_inference_J,energy_J,static_energy_J,makespan_ms,op_executions,"
+      "gpu_executions,transfers,launches,sim_wall_s\n"
+      "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3f}\n",
+      s.model, s.platform, s.power_mode_start, s.placement, s.batch, s.requests, s.latency_mean_s * 1e3,
+      s.latency_p50_s * 1e3, s.latency_p95_s * 1e3, s.latency_p99_s * 1e3, s.latency_max_s * 1e3, s.throughput_rps,
+      s.energy_per_inference_J, s.energy_J, s.static_energy_J, s.makespan_s * 1e3, s.op_executions, gpu_executions,
+      s.transfers, s.launches, s.wall_s);
+}
+
 void add_simulate_command(CLI::App& app) {
   struct Args {
     ModelSource model;
     std::string platform;
     std::string schedule;
     std::string policy;
-    std::string agent;
-    std::vector<std::string> options;
+    PolicyArgs policy_args;
     std::string arrivals = "closed";
     std::int64_t requests = 100;
     double batch_timeout_us = 0;
     int inflight = 2;
     std::string state;
-    std::uint64_t seed = 1;
     std::string trace;
     std::string csv;
     std::string summary;
@@ -73,10 +91,10 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("--platform,-p", args->platform, "platform YAML file or shipped platform name")->required();
   auto* schedule = cmd->add_option("--schedule,-s", args->schedule, "static schedule YAML");
   auto* policy = cmd->add_option("--policy", args->policy,
-                                 "online placement: cpu-only, gpu-only or an online policy (greedy-eft, rl, ...)");
+                                 "a policy instead of a schedule: an online one (cpu-only, gpu-only, greedy-eft, rl, ...) "
+                                 "decides as the run goes; a static one (sparoa, heft, ...) plans the schedule first");
   schedule->excludes(policy);
-  cmd->add_option("--agent", args->agent, "agent file of the rl policy (sparoa train rl)");
-  cmd->add_option("--option", args->options, "online policy option key=value; repeatable");
+  add_policy_options(*cmd, args->policy_args);
   auto* batch = cmd->add_option("--batch,-b", args->model.batch,
                                 "batch size: the model is bound to it and requests are batched up to it "
                                 "(default: the schedule's, else 1)")
@@ -89,14 +107,13 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("--inflight", args->inflight, "batches in the lanes at once (pipelining depth)")
       ->check(CLI::Range(1, 64))->capture_default_str();
   cmd->add_option("--state", args->state, "hardware state trace (CSV: time_us,action,target,value)");
-  cmd->add_option("--seed", args->seed, "seed of every random draw")->capture_default_str();
   cmd->add_option("--trace", args->trace, "write a Chrome trace JSON (open in Perfetto)");
   cmd->add_option("--csv", args->csv, "write the per-operator trace CSV (+ .power.csv, .state.csv beside it)");
   cmd->add_option("--summary", args->summary, "write the summary as a one-row CSV (for scripts and sweeps)");
   cmd->add_option("--sample-us", args->sample_us, "period of power and state samples in the outputs")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->callback([args, batch] {
-    if (args->schedule.empty() && args->policy.empty()) {
+    if (args->schedule.empty() && args->policy.empty() && args->policy_args.agent.empty()) {
       throw Error("simulate", "give --schedule FILE or --policy NAME (cpu-only, gpu-only, greedy-eft, rl, ...)");
     }
     const auto platform_path = platforms::resolve_platform_path(args->platform);
@@ -121,15 +138,21 @@ void add_simulate_command(CLI::App& app) {
     std::unique_ptr<platforms::OnlinePolicy> policy;
     const platforms::CostModel cost(platform);
     policies::PolicyContext ctx;  // outlives the policy, which points into it
-    if (!args->policy.empty()) {
-      ctx.graph = &g;
-      ctx.platform = &platform;
-      ctx.cost = &cost;
-      PolicyArgs pa;
-      pa.options = args->options;
-      pa.agent = args->agent;
-      pa.seed = args->seed;
-      policy = make_online_policy(args->policy, pa, ctx);
+    const std::uint64_t seed = args->policy_args.seed;
+    ctx.graph = &g;
+    ctx.platform = &platform;
+    ctx.cost = &cost;
+    ctx.seed = seed;
+    if (!schedule && is_static_policy(args->policy)) {
+      // A static policy plans once on the idle board, then the plan runs as a schedule.
+      apply_policy_args(args->policy_args, ctx);
+      apply_predictor(args->policy_args, ctx, state ? state_features(*state, platform) : policies::StateFeatures{});
+      const policies::PolicyInfo& info = policies::policy_info(args->policy);
+      policies::check_options(ctx, info);
+      schedule = info.make()->schedule(ctx);
+      graph::validate_schedule(*schedule, g, "--policy " + args->policy);
+    } else if (!schedule) {
+      policy = make_online_policy(args->policy, args->policy_args, ctx);
     }
     sim::SimulationOptions o;
     o.graph = &g;
@@ -142,26 +165,18 @@ void add_simulate_command(CLI::App& app) {
     o.batch_timeout_s = args->batch_timeout_us * 1e-6;
     o.max_inflight_batches = args->inflight;
     o.state = state ? &*state : nullptr;
-    o.seed = args->seed;
+    o.seed = seed;
     o.csv = args->csv;
     o.chrome = args->trace;
     o.sample_period_s = args->sample_us * 1e-6;
-    o.run_id = fmt::format("sim-{}-{}-s{}", g.name, platform.power_mode, args->seed);
+    o.run_id = fmt::format("sim-{}-{}-s{}", g.name, platform.power_mode, seed);
     o.provenance.model_sha256 = g.model_sha256;
     o.provenance.platform_sha256 = platform.sha256;
     if (!args->schedule.empty()) o.provenance.schedule_sha256 = sha256_file_hex(args->schedule);
     o.provenance.git_revision = SPAROA_GIT_REVISION;
     const sim::Summary s = sim::simulate(o);
     print_summary(std::cout, s);
-    if (!args->summary.empty()) {
-      write_file_atomically(
-          args->summary,
-          fmt::format("model,platform,power_mode,placement,batch,requests,latency_mean_ms,latency_p50_ms,latency_p95_ms,"
-                      "latency_p99_ms,throughput_rps,energy_per_inference_J\n{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                      s.model, s.platform, s.power_mode_start, s.placement, s.batch, s.requests, s.latency_mean_s * 1e3,
-                      s.latency_p50_s * 1e3, s.latency_p95_s * 1e3, s.latency_p99_s * 1e3, s.throughput_rps,
-                      s.energy_per_inference_J));
-    }
+    if (!args->summary.empty()) write_file_atomically(args->summary, summary_csv(s, platform));
   });
 }
 

@@ -141,7 +141,7 @@ std::vector<policies::PredictorSample> label(const TrainConfig& c, const std::st
 
 void add_train_command(CLI::App& app) {
   struct Args {
-    std::string config, out, labels, curve, zoo_dir = SPAROA_DEFAULT_ZOO_DIR;
+    std::string config, out, labels, curve, evaluation, zoo_dir = SPAROA_DEFAULT_ZOO_DIR;
     int jobs = 0;
   };
   auto args = std::make_shared<Args>();
@@ -153,12 +153,18 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--out,-o", args->out, "predictor file to write")->required();
   cmd->add_option("--labels", args->labels, "labels file: read when it exists (same cases), else written (default: OUT.labels)");
   cmd->add_option("--curve", args->curve, "learning curve CSV (default: OUT.curve.csv)");
+  cmd->add_option("--evaluation", args->evaluation,
+                  "write the leave-one-family-out table as CSV (family, cases, predictor_regret, global_regret, "
+                  "global_rho, global_intensity)");
   cmd->add_option("--zoo-dir", args->zoo_dir, "where zoo models are built and cached")->capture_default_str();
   cmd->add_option("--jobs,-j", args->jobs, "simulations and trainings at once (default: one per CPU)")
       ->check(CLI::NonNegativeNumber);
   add_train_rl_command(*train);
   cmd->callback([args] {
     const TrainConfig c = read_config(args->config);
+    if (!args->evaluation.empty() && !c.lofo) {
+      throw Error("--evaluation", "the config sets evaluation: none; the table needs evaluation: lofo");
+    }
     const int jobs = args->jobs > 0 ? args->jobs : int(std::max(1u, std::thread::hardware_concurrency()));
     const fs::path labels = args->labels.empty() ? fs::path(args->out + ".labels") : fs::path(args->labels);
     const fs::path curve_file = args->curve.empty() ? fs::path(args->out + ".curve.csv") : fs::path(args->curve);
@@ -256,6 +262,14 @@ void add_train_command(CLI::App& app) {
                  fmt::format("{:.2f}%", 100 * glob / double(n)), "", ""});
       std::cout << "leave-one-family-out (regret = latency with the thresholds / latency with the searched ones - 1):\n";
       t.print(std::cout);
+      if (!args->evaluation.empty()) {
+        std::string csv = "family,cases,predictor_regret,global_regret,global_rho,global_intensity\n";
+        for (const Fold& f : folds) {
+          csv += fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.6g}\n", f.family, f.cases, f.predictor, f.global,
+                             f.global_pair.rho, f.global_pair.intensity);
+        }
+        write_file_atomically(args->evaluation, csv);
+      }
     }
 
     // 3. The predictor on every case.
