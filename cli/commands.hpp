@@ -4,6 +4,9 @@
 
 namespace sparoa::cli {
 
+// The source tree's revision at build time ("-dirty" with uncommitted changes); generated.
+extern const char* const kGitRevision;
+
 // Thrown by a command that finished but must exit with a status other than 0 or 1 (a sweep
 // with failed cells: 3; interrupted: 130); what it had to say is already printed.
 struct ExitWith {

@@ -73,7 +73,7 @@ void add_import_command(CLI::App& app) {
     h.date = utc_date_today();
     h.platform = platform_name.empty() ? "unknown" : platform_name;
     h.power_mode = power_mode.empty() ? "unknown" : power_mode;
-    h.git_revision = SPAROA_GIT_REVISION;
+    h.git_revision = kGitRevision;
     h.onednn_version = "none (TensorRT)";
     h.model_sha256 = g.model_sha256;
     h.timing = "in-context";

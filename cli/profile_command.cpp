@@ -166,7 +166,7 @@ void add_profile_command(CLI::App& app) {
     h.platform = platform.name;
     h.power_mode = platform.power_mode;
     h.clocks = hw::cpu_clocks(std::vector<int>(all_cpus.begin(), all_cpus.end()));
-    h.git_revision = SPAROA_GIT_REVISION;
+    h.git_revision = kGitRevision;
     h.onednn_version = hw::onednn_version();
     h.model_sha256 = model_sha;
     hw::write_profile_csv(args->output, h, rows);

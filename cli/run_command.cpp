@@ -242,7 +242,7 @@ void add_run_command(CLI::App& app) {
     prov.model_sha256 = g.model_sha256;
     prov.platform_sha256 = platform.sha256;
     if (!args->schedule.empty()) prov.schedule_sha256 = sha256_file_hex(args->schedule);
-    prov.git_revision = SPAROA_GIT_REVISION;
+    prov.git_revision = kGitRevision;
     prov.onednn_version = hw::onednn_version();
     prov.power_mode = platform.power_mode;
     prov.seed = args->inputs.empty() ? std::optional<std::uint64_t>(args->seed) : std::nullopt;

@@ -65,7 +65,7 @@ OnlineHwRun run_online_hw(const OnlineArgs& a, const ModelSource& model, const p
   traces::Provenance& prov = run.result.trace.provenance;
   prov.model_sha256 = setup.graphs.back().model_sha256;
   prov.platform_sha256 = platform.sha256;
-  prov.git_revision = SPAROA_GIT_REVISION;
+  prov.git_revision = kGitRevision;
   prov.onednn_version = hw::onednn_version();
   prov.power_mode = platform.power_mode;
   prov.seed = seed;

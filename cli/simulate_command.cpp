@@ -173,7 +173,7 @@ void add_simulate_command(CLI::App& app) {
     o.provenance.model_sha256 = g.model_sha256;
     o.provenance.platform_sha256 = platform.sha256;
     if (!args->schedule.empty()) o.provenance.schedule_sha256 = sha256_file_hex(args->schedule);
-    o.provenance.git_revision = SPAROA_GIT_REVISION;
+    o.provenance.git_revision = kGitRevision;
     const sim::Summary s = sim::simulate(o);
     print_summary(std::cout, s);
     if (!args->summary.empty()) write_file_atomically(args->summary, summary_csv(s, platform));

@@ -25,7 +25,7 @@ fs::path self_program() {
 }
 
 experiments::BuildProvenance build_provenance() {
-  return {SPAROA_GIT_REVISION, SPAROA_HAVE_SIMGRID_BUILD ? SPAROA_SIMGRID_VERSION : "none", SPAROA_VERSION};
+  return {kGitRevision, SPAROA_HAVE_SIMGRID_BUILD ? SPAROA_SIMGRID_VERSION : "none", SPAROA_VERSION};
 }
 
 void print_missing(const std::vector<experiments::Cell>& missing) {

@@ -58,7 +58,7 @@ std::pair<sim::Summary, traces::Trace> simulate_to_trace(sim::SimulationOptions&
   so.run_id = "sim-" + g.name;
   so.provenance.model_sha256 = g.model_sha256;
   so.provenance.platform_sha256 = platform.sha256;
-  so.provenance.git_revision = SPAROA_GIT_REVISION;
+  so.provenance.git_revision = kGitRevision;
   sim::Summary summary = sim::simulate(so);
   return {std::move(summary), traces::read_trace_files(so.csv)};
 }

@@ -128,9 +128,12 @@ TEST(TrainRlCli, BadConfigsAndAgentsGiveOneLineAndExitOne) {
     EXPECT_NE(r.err.find(agent), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
-  // simulate --policy takes online policies only, and rl only with an agent.
+  // simulate --policy plans a static policy first (heft runs), takes rl only with an agent.
+  const Result heft = run({"simulate", "-m", "squeezenet1_1", "--zoo-dir", zoo_dir(), "-p", "orin-nano-8gb-15w",
+                           "--policy", "heft", "-n", "1"});
+  EXPECT_EQ(heft.code, 0) << heft.err;
   for (const auto& [policy, want] : std::vector<std::pair<std::string, std::string>>{
-           {"heft", "is a static policy"}, {"rl", "needs an agent file"}, {"tensorrt", "unknown policy"}}) {
+           {"rl", "needs an agent file"}, {"tensorrt", "unknown policy"}}) {
     const Result r = run({"simulate", "-m", "squeezenet1_1", "--zoo-dir", zoo_dir(), "-p", "orin-nano-8gb-15w", "--policy",
                           policy, "-n", "1"});
     EXPECT_EQ(r.code, 1) << policy << ": " << r.err;
