@@ -89,8 +89,9 @@ std::vector<CommandSpec> build_specs() {
     c.columns = {"index",  "operator",        "type",          "output_shape",    "macs",
                  "flops",  "bytes",           "intensity",     "params",          "weight_elements",
                  "weight_zeros", "weight_sparsity", "activation_sparsity", "activation_provenance", "quadrant"};
-    c.keys = join(model_keys(), {{"rho", "--rho", K::value, "sparsity threshold of the quadrant column"},
-                                 {"intensity", "--intensity", K::value, "intensity threshold of the quadrant column"}});
+    // Not "intensity": that is an output column (each operator's), and a key hides its namesake.
+    c.keys = join(model_keys(), {{"rho_threshold", "--rho", K::value, "sparsity threshold of the quadrant column"},
+                                 {"intensity_threshold", "--intensity", K::value, "intensity threshold of the quadrant column"}});
     s.push_back(std::move(c));
   }
   {

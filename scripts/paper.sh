@@ -2,8 +2,8 @@
 # Runs the SparOA evaluation (experiments/paper/*.yaml) and draws each figure:
 #   scripts/paper.sh [OUT] [FILE...]     (default OUT: out/paper; default: every file)
 # Each sweep resumes where an earlier run stopped; the reports land in OUT/<file>/report/.
-# Needs a build with SimGrid (scripts/build.sh build). About 25 minutes on 2 cores, most of
-# it the predictor's labelling (e-predictor) and the three SAC runs (f-learning-curves).
+# Needs a build with SimGrid (scripts/build.sh build). About 10 minutes on 2 cores, most of
+# it the predictor's labelling (e-predictor, 7 minutes).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SPAROA_BIN:-$root/build/bin/sparoa}

@@ -637,6 +637,24 @@ def models_in(cases, panel):
     return out
 
 
+def model_bars_draw(cases, panels, labels, policies, value, ylabel, ref, log=False):
+    """The draw function of the compare kinds: one panel per case, models along x, a bar per
+    policy; `value(panel, model, policy)` is the bar's height or None; a line at `ref`."""
+    def draw(plt):
+        colours = palette(len(policies))
+        groups_all = [models_in(cases, p) for p in panels]
+        fig, axes = panel_figure(plt, panels, max(groups_all, key=len), len(policies))
+        for ax, panel, label, groups in zip(axes, panels, labels, groups_all):
+            heights = {(m, p): value(panel, m, p) for m in groups for p in policies}
+            grouped_bars(ax, groups, policies, {k: v for k, v in heights.items() if v is not None}, colours, log=log)
+            ax.axhline(ref, color="black", lw=0.8)
+            ax.set_ylabel(ylabel)
+            ax.set_title(label)
+        legend_right(axes[0], policies, colours)
+        return fig
+    return draw
+
+
 # -- speedup ----------------------------------------------------------------------------------
 
 def kind_speedup(s, opts):
@@ -694,19 +712,9 @@ def kind_speedup(s, opts):
     where = " (range over " + ("platforms" if panel_keys == ["platform"] else "cases") + ")" if len(panels) > 1 else ""
     a.one_line = "average speedup over all baselines, geomean over models: " + ", ".join(parts) + where
 
-    def draw(plt):
-        colours = palette(len(policies))
-        groups_all = [models_in(cases, p) for p in panels]
-        fig, axes = panel_figure(plt, panels, max(groups_all, key=len), len(policies))
-        for ax, panel, label, groups in zip(axes, panels, labels, groups_all):
-            grouped_bars(ax, groups, policies, {(m, p): values[(panel, m, p)][0] for m in groups for p in policies
-                                                if (panel, m, p) in values}, colours)
-            ax.axhline(1.0, color="black", lw=0.8)
-            ax.set_ylabel("speedup over the\nbest baseline")
-            ax.set_title(label)
-        legend_right(axes[0], policies, colours)
-        return fig
-    a.draw = draw
+    a.draw = model_bars_draw(cases, panels, labels, policies,
+                             lambda pa, m, p: values[(pa, m, p)][0] if (pa, m, p) in values else None,
+                             "speedup over the\nbest baseline", 1.0)
     return a
 
 
@@ -749,19 +757,8 @@ def kind_cpu_speedup(s, opts):
     a.one_line = (f"largest speedup over cpu-only: {fmt_x(best_overall[0])} ({best_overall[1]}, "
                   f"{best_overall[2]} on {best_overall[3]})")
 
-    def draw(plt):
-        colours = palette(len(policies))
-        groups_all = [models_in(cases, p) for p in panels]
-        fig, axes = panel_figure(plt, panels, max(groups_all, key=len), len(policies))
-        for ax, panel, label, groups in zip(axes, panels, labels, groups_all):
-            grouped_bars(ax, groups, policies, {(m, p): values[(panel, m, p)] for m in groups for p in policies
-                                                if (panel, m, p) in values}, colours, log=True)
-            ax.axhline(1.0, color="black", lw=0.8)
-            ax.set_ylabel("speedup over cpu-only\n(log scale)")
-            ax.set_title(label)
-        legend_right(axes[0], policies, colours)
-        return fig
-    a.draw = draw
+    a.draw = model_bars_draw(cases, panels, labels, policies, lambda pa, m, p: values.get((pa, m, p)),
+                             "speedup over cpu-only\n(log scale)", 1.0, log=True)
     return a
 
 
@@ -815,19 +812,9 @@ def kind_energy(s, opts):
                 parts.append(f"{p} {rng} (geomean {(1 - g) * 100:.1f}%)")
     a.one_line = f"energy per inference, percent less than {baseline}: " + ", ".join(parts)
 
-    def draw(plt):
-        colours = palette(len(policies))
-        groups_all = [models_in(cases, p) for p in panels]
-        fig, axes = panel_figure(plt, panels, max(groups_all, key=len), len(policies))
-        for ax, panel, label, groups in zip(axes, panels, labels, groups_all):
-            grouped_bars(ax, groups, policies, {(m, p): values[(panel, m, p)][0] for m in groups for p in policies
-                                                if (panel, m, p) in values}, colours)
-            ax.axhline(0.0, color="black", lw=0.8)
-            ax.set_ylabel(f"% less energy per\ninference than {baseline}")
-            ax.set_title(label)
-        legend_right(axes[0], policies, colours)
-        return fig
-    a.draw = draw
+    a.draw = model_bars_draw(cases, panels, labels, policies,
+                             lambda pa, m, p: values[(pa, m, p)][0] if (pa, m, p) in values else None,
+                             f"% less energy per\ninference than {baseline}", 0.0)
     return a
 
 

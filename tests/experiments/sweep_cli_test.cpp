@@ -69,6 +69,36 @@ std::map<std::string, std::string> numbers_by_cell(const Table& t) {
 
 void write(const fs::path& f, const std::string& text) { std::ofstream(f) << text; }
 
+// Starts `sparoa ARGS` without waiting; output to /dev/null.
+pid_t start_sparoa(std::vector<std::string> args) {
+  args.insert(args.begin(), SPAROA_BIN);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  if (posix_spawn(&pid, SPAROA_BIN, &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+// Waits until `results` holds at least `rows` rows (bounded by a generous deadline, which
+// only guards against a hang: the test asserts on what it sees, not on time).
+std::size_t wait_for_rows(const fs::path& results, std::size_t rows) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  std::size_t seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = slurp(results);
+    seen = text.empty() ? 0 : std::size_t(std::count(text.begin(), text.end(), '\n')) - 1;
+    if (seen >= rows) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return seen;
+}
+
 const char* kMatrix = R"(schema_version: 1
 name: resume
 command: simulate
@@ -95,26 +125,9 @@ TEST(SweepCli, KilledSweepResumesWithNoCellLostOrDuplicated) {
 
   // Start the same sweep, kill it (SIGKILL: no chance to clean up) once some cells are in.
   const fs::path out = d / "killed";
-  std::vector<std::string> args = {SPAROA_BIN, "sweep", (d / "exp.yaml").string(), "--out", out.string(), "-j", "2",
-                                   "--no-progress"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  ASSERT_EQ(posix_spawn(&pid, SPAROA_BIN, &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  std::size_t seen = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::string text = slurp(out / "results.csv");
-    seen = text.empty() ? 0 : std::size_t(std::count(text.begin(), text.end(), '\n')) - 1;
-    if (seen >= 3) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const pid_t pid = start_sparoa({"sweep", (d / "exp.yaml").string(), "--out", out.string(), "-j", "2", "--no-progress"});
+  ASSERT_GT(pid, 0);
+  const std::size_t seen = wait_for_rows(out / "results.csv", 3);
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -138,6 +151,44 @@ TEST(SweepCli, KilledSweepResumesWithNoCellLostOrDuplicated) {
   const Result again = run_sparoa({"sweep", (d / "exp.yaml").string(), "--out", out.string(), "--no-progress"});
   EXPECT_EQ(again.code, 0);
   EXPECT_NE(again.out.find("12 recorded before, 0 ran"), std::string::npos) << again.out;
+}
+
+TEST(SweepCli, SigtermStopsTheCellsAndKeepsWhatFinished) {
+  const fs::path d = fresh("sigterm");
+  ASSERT_EQ(run_sparoa({"inspect", "-m", "mobilenetv3_small", "--summary"}).code, 0);
+  write(d / "exp.yaml", kMatrix);
+  const fs::path out = d / "out";
+  const pid_t pid = start_sparoa({"sweep", (d / "exp.yaml").string(), "--out", out.string(), "-j", "2", "--no-progress"});
+  ASSERT_GT(pid, 0);
+  ASSERT_GE(wait_for_rows(out / "results.csv", 1), 1u);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  const std::size_t rows = read_table(out / "results.csv").rows.size();
+  if (rows < 12) {
+    EXPECT_EQ(WEXITSTATUS(status), 130);
+  }
+  // Nothing of the stopped cells was recorded: every row is ok, and a resume completes the rest.
+  for (const auto& row : read_table(out / "results.csv").rows) EXPECT_EQ(row[3], "ok");
+  const Result resumed = run_sparoa({"sweep", (d / "exp.yaml").string(), "--out", out.string(), "--no-progress"});
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(read_table(out / "results.csv").rows.size(), 12u);
+}
+
+TEST(SweepCli, CellPastItsTimeoutIsKilledAndRecordedAsFailed) {
+  const fs::path d = fresh("timeout");
+  write(d / "exp.yaml", "schema_version: 1\nname: timeout\ncommand: simulate\nmatrix:\n  seed: [1, 2]\nfixed:\n"
+                        "  model: mobilenetv3_small\n  platform: agx-orin-64gb-maxn\n  policy: cpu-only\n");
+  // No sparoa process starts, imports a model and simulates in a millisecond.
+  const Result r = run_sparoa({"sweep", (d / "exp.yaml").string(), "--out", (d / "out").string(), "--cell-timeout", "0.001"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  const Table t = read_table(d / "out" / "results.csv");
+  ASSERT_EQ(t.rows.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(t.col(i, "status"), "failed");
+    EXPECT_NE(t.col(i, "error").find("timed out"), std::string::npos) << t.col(i, "error");
+  }
 }
 
 TEST(SweepCli, FailingCellIsRecordedAndTheOthersRun) {
