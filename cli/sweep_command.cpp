@@ -43,7 +43,8 @@ void print_missing(const std::vector<experiments::Cell>& missing) {
 void add_sweep_command(CLI::App& app) {
   struct Args {
     std::string file, out, shard, cells, partition, time_limit, collect_dir;
-    int jobs = 0, array_size = 0;
+    int jobs = 0, array_size = 0, cpus_per_task = 1;
+    std::vector<std::string> sbatch_options;
     double cell_timeout_s = 0;
     bool slurm = false, wait = false, retry_failed = false, no_progress = false, list = false;
   };
@@ -63,6 +64,10 @@ void add_sweep_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)->needs(slurm);
   cmd->add_option("--partition", args->partition, "Slurm partition")->needs(slurm);
   cmd->add_option("--time", args->time_limit, "Slurm time limit per array task (sbatch --time)")->needs(slurm);
+  cmd->add_option("--cpus-per-task", args->cpus_per_task, "CPUs of each array task (sbatch --cpus-per-task)")
+      ->check(CLI::PositiveNumber)->needs(slurm)->capture_default_str();
+  cmd->add_option("--sbatch-option", args->sbatch_options, "one more sbatch option for the script, e.g. --mem=4G; repeatable")
+      ->needs(slurm);
   cmd->add_flag("--wait", args->wait, "wait until the array has finished, then collect")->needs(slurm);
   auto* shard = cmd->add_option("--shard", args->shard, "I/K: run as array task I of K (written by --slurm)")->group("");
   cmd->add_option("--cells", args->cells, "the cell list the shards split (written by --slurm)")->group("")->needs(shard);
@@ -105,6 +110,8 @@ void add_sweep_command(CLI::App& app) {
       o.array_size = args->array_size;
       o.partition = args->partition;
       o.time_limit = args->time_limit;
+      o.cpus_per_task = args->cpus_per_task;
+      o.sbatch_options = args->sbatch_options;
       o.cell_timeout_s = args->cell_timeout_s;
       o.retry_failed = args->retry_failed;
       o.wait = args->wait;

@@ -107,7 +107,13 @@ SlurmSubmission submit_sweep(const Experiment& e, const SlurmOptions& o) {
   script += fmt::format("#SBATCH --job-name={}\n", "sparoa-" + e.name);
   script += fmt::format("#SBATCH --array=0-{}\n", s.tasks - 1);
   script += fmt::format("#SBATCH --output={}\n", (out / "slurm" / fmt::format("submission-{}-task-%a.log", n)).string());
-  script += "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n";
+  script += fmt::format("#SBATCH --ntasks=1\n#SBATCH --cpus-per-task={}\n", std::max(1, o.cpus_per_task));
+  for (const auto& opt : o.sbatch_options) {
+    if (opt.rfind("--", 0) != 0 || opt.find('\n') != std::string::npos) {
+      throw Error("--sbatch-option " + opt, "expected one sbatch option such as --mem=4G");
+    }
+    script += "#SBATCH " + opt + "\n";
+  }
   if (!o.partition.empty()) script += "#SBATCH --partition=" + o.partition + "\n";
   if (!o.time_limit.empty()) script += "#SBATCH --time=" + o.time_limit + "\n";
   script += fmt::format("# {} cells of {} ({}), submission {}: task I runs the cells at lines I, I+{}, ... of {}\n",

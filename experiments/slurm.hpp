@@ -16,6 +16,8 @@ struct SlurmOptions {
   int array_size = 0;             // array tasks; 0: one per pending cell, at most 1000
   std::string partition;          // "" : the cluster's default
   std::string time_limit;         // sbatch --time per task; "" : the partition's default
+  int cpus_per_task = 1;          // a cell that runs its own workers (train-rl, compare jobs) wants more
+  std::vector<std::string> sbatch_options;  // more "#SBATCH" lines: --account=A, --mem=4G, ...
   double cell_timeout_s = 0;
   bool retry_failed = false;
   bool wait = false;              // sbatch --wait: return when the array has finished

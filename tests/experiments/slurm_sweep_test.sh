@@ -30,12 +30,13 @@ YAML
 "$bin" inspect -m mobilenetv3_small --summary >/dev/null  # the zoo model, built once
 
 t0=$(date +%s.%N)
-"$bin" sweep "$dir/exp.yaml" --slurm --array-size 3 --wait --out "$dir/out" >"$dir/submit1.out" 2>&1 \
+"$bin" sweep "$dir/exp.yaml" --slurm --array-size 3 --sbatch-option=--mem=100M --wait --out "$dir/out" >"$dir/submit1.out" 2>&1 \
   || { cat "$dir/submit1.out" "$dir"/out/slurm/*.log 2>/dev/null; fail "first submission"; }
 t1=$(date +%s.%N)
 grep -q "6 pending cells of slurm-test as 3 array tasks" "$dir/submit1.out" || fail "submission line: $(cat "$dir/submit1.out")"
 grep -q "6 cells: 6 ok, 0 failed, 0 missing" "$dir/submit1.out" || fail "first collect: $(cat "$dir/submit1.out")"
 [ "$(ls "$dir"/out/shards/*.csv | wc -l)" -eq 3 ] || fail "expected 3 shard files"
+grep -qx "#SBATCH --mem=100M" "$dir/out/slurm/submission-0.sbatch" || fail "the extra sbatch option is not in the script"
 
 # A lost array task: its shard file and the merged results are gone.
 rm "$dir/out/shards/shard-1.csv" "$dir/out/results.csv"
