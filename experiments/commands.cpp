@@ -85,6 +85,7 @@ std::vector<CommandSpec> build_specs() {
     c.name = "inspect";
     c.argv = {"inspect"};
     c.output_flag = "--csv";
+    c.default_seed = "none";
     c.needs_simulator = false;
     c.columns = {"index",  "operator",        "type",          "output_shape",    "macs",
                  "flops",  "bytes",           "intensity",     "params",          "weight_elements",
@@ -99,6 +100,7 @@ std::vector<CommandSpec> build_specs() {
     c.name = "train-thresholds";
     c.argv = {"train", "thresholds"};
     c.output_flag = "--evaluation";
+    c.default_seed = "config";
     c.columns = {"family", "cases", "predictor_regret", "global_regret", "global_rho", "global_intensity"};
     c.keys = {{"config", "--config", K::path, "training config (sparoa train thresholds)"},
               {"labels", "--labels", K::path, "labels file to read or write (default: in the cell's folder)"},
@@ -116,6 +118,7 @@ std::vector<CommandSpec> build_specs() {
     c.artifact_flag = "--out";
     c.artifact_file = "agent.bin";
     c.output_flag = "--curve";
+    c.default_seed = "config";
     c.columns = {"round",        "stage",   "env_steps", "episodes", "updates",  "mean_return",
                  "mean_latency_ratio", "mean_energy_J", "q_loss", "policy_loss", "alpha", "entropy",
                  "elapsed_s",    "steps_per_s"};

@@ -28,14 +28,16 @@ std::string scalar(const YAML::Node& n, const std::string& where) {
   return v;
 }
 
-// A fixed key of kind list or repeated may be a YAML list; it is kept as one value joined by
-// commas (list) or newlines would break CSVs, so repeated values join with ';'.
+// A list or repeated key may be given as a YAML list: it is kept as one value, joined by ','
+// for a list (the flag takes a,b,c) and by ';' for a repeated flag (split again when the
+// command line is built).
 std::string fixed_value(const YAML::Node& n, const KeySpec& k, const std::string& where) {
   if (n.IsSequence() && (k.kind == KeyKind::list || k.kind == KeyKind::repeated)) {
     if (n.size() == 0) throw Error(where, "empty list");
     std::string out;
     for (std::size_t i = 0; i < n.size(); ++i) {
-      out += (i ? (k.kind == KeyKind::list ? "," : ";") : "") + scalar(n[i], fmt::format("{}[{}]", where, i));
+      if (i) out += k.kind == KeyKind::list ? ',' : ';';
+      out += scalar(n[i], fmt::format("{}[{}]", where, i));
     }
     return out;
   }
@@ -184,9 +186,9 @@ const std::string& Cell::get(const std::string& key) const {
   return none;
 }
 
-std::string cell_seed(const Cell& c) {
+std::string cell_seed(const Cell& c, const CommandSpec& spec) {
   const std::string& s = c.get("seed");
-  return s.empty() ? "1" : s;
+  return s.empty() ? spec.default_seed : s;
 }
 
 std::vector<Cell> expand_cells(const Experiment& e) {

@@ -42,6 +42,7 @@ struct CommandSpec {
   // alongside others, so its own parallelism defaults to 1.
   std::vector<std::pair<std::string, std::string>> defaults;
   std::string artifact_flag, artifact_file;  // a file the command must write (a model): kept in the cell's folder
+  std::string default_seed = "1";   // what the command seeds with when no seed is given
   bool needs_simulator = true;
 };
 
@@ -82,7 +83,8 @@ struct Cell {
 
 std::vector<Cell> expand_cells(const Experiment& e);
 
-// The seed a cell runs with (its `seed` setting, else 1).
-std::string cell_seed(const Cell& c);
+// The seed a cell runs with: its `seed` setting, else the command's default ("none" for a
+// command without randomness, "config" where the training config holds it).
+std::string cell_seed(const Cell& c, const CommandSpec& spec);
 
 }  // namespace sparoa::experiments

@@ -15,8 +15,9 @@ namespace sparoa::experiments {
 
 // Columns before the settings, and the provenance columns after the outputs.
 inline const std::vector<std::string> kLeadColumns = {"cell", "row", "rows", "status", "error", "wall_s"};
+// run_seed: the seed the cell ran with, also when the experiment left it to the command's default.
 inline const std::vector<std::string> kProvenanceColumns = {
-    "config_sha256", "inputs_sha256", "platform_sha256", "git_revision", "simgrid_version", "sparoa_version", "host",
+    "config_sha256", "run_seed", "inputs_sha256", "platform_sha256", "git_revision", "simgrid_version", "sparoa_version", "host",
     "finished_at"};
 
 // lead columns, the experiment's keys (matrix then fixed), the kept output columns (metrics,

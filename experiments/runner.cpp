@@ -161,7 +161,7 @@ std::string result_block(const Experiment& e, const CommandSpec& spec, const Run
                                   error, fmt::format("{:.3f}", wall_s)};
     for (const auto& kv : r.cell.settings) f.push_back(kv.second);
     for (std::size_t i : index) f.push_back(outputs[row][i]);
-    for (const auto& v : {e.sha256.substr(0, 16), r.inv.inputs_sha256, r.inv.platform_sha256, build.git_revision,
+    for (const auto& v : {e.sha256.substr(0, 16), cell_seed(r.cell, spec), r.inv.inputs_sha256, r.inv.platform_sha256, build.git_revision,
                           build.simgrid_version, build.sparoa_version, host, finished}) {
       f.push_back(v);
     }

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 LEAD_COLUMNS = ("cell", "row", "rows", "status", "error", "wall_s")
-PROVENANCE_COLUMNS = ("config_sha256", "inputs_sha256", "platform_sha256", "git_revision", "simgrid_version",
+PROVENANCE_COLUMNS = ("config_sha256", "run_seed", "inputs_sha256", "platform_sha256", "git_revision", "simgrid_version",
                       "sparoa_version", "host", "finished_at")
 COMMANDS = ("simulate", "compare", "inspect", "train-thresholds", "train-rl", "bench-policy")
 # The baselines "speedup over the best baseline" is measured against (as sparoa compare).
@@ -1487,7 +1487,7 @@ def summary_markdown(s, kind, a, outdir, default_out):
     if notes:
         out += ["## Notes", ""] + [f"- {one_line(n)}" for n in notes] + [""]
     out += ["## Provenance of the numbers", ""]
-    for col in ("git_revision", "simgrid_version", "sparoa_version", "config_sha256"):
+    for col in ("git_revision", "simgrid_version", "sparoa_version", "config_sha256", "run_seed"):
         if col not in s.header:
             continue
         counts = {}

@@ -26,7 +26,7 @@ report = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(report)
 
 LEAD = ["cell", "row", "rows", "status", "error", "wall_s"]
-PROV = ["config_sha256", "inputs_sha256", "platform_sha256", "git_revision", "simgrid_version", "sparoa_version",
+PROV = ["config_sha256", "run_seed", "inputs_sha256", "platform_sha256", "git_revision", "simgrid_version", "sparoa_version",
         "host", "finished_at"]
 COMPARE_OUT = ["policy", "ok", "latency_mean_ms", "latency_p99_ms", "energy_per_inference_mJ", "speedup_vs_cpu_only",
                "speedup_vs_best_baseline", "rho_threshold", "intensity_threshold", "runs", "note"]
@@ -48,7 +48,7 @@ def make_sweep(root, name, command, matrix, report_keys, cells, fixed=None, outp
         for i, (settings, rows) in enumerate(cells):
             cell = f"{i:016x}"
             values = [str(settings[k]) for k in keys]
-            prov = ["sha", "in", "pl", "rev1", "3.4", "0.1", "host", "2026-01-01T00:00:00Z"]
+            prov = ["sha", "1", "in", "pl", "rev1", "3.4", "0.1", "host", "2026-01-01T00:00:00Z"]
             if isinstance(rows, str):
                 w.writerow([cell, 0, 1, "failed", rows, "0.1"] + values + [""] * len(outputs) + prov)
                 continue
