@@ -91,6 +91,10 @@ void add_sweep_command(CLI::App& app) {
     if (cmd->got_subcommand("collect")) return;
     if (args->file.empty()) throw Error("sweep", "give an experiment file (or: sparoa sweep collect DIR)");
     const auto e = experiments::read_experiment(args->file);
+    if (!SPAROA_HAVE_SIMGRID_BUILD && experiments::command_spec(e.command, args->file).needs_simulator) {
+      throw Error(args->file + ": command", "'" + e.command + "' needs the simulator, and this sparoa is a build "
+                                            "without SimGrid (a board build): run the sweep with a SimGrid build");
+    }
     const fs::path out = args->out.empty() ? fs::path("out") / e.name : fs::path(args->out);
     if (args->list) {
       const auto pending = experiments::pending_cells(e, out, args->retry_failed);

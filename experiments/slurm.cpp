@@ -85,11 +85,12 @@ Experiment sweep_experiment(const fs::path& dir) {
 }
 
 SlurmSubmission submit_sweep(const Experiment& e, const SlurmOptions& o) {
+  // First: a folder holding another experiment's results is refused before anything is written.
+  const auto pending = pending_cells(e, o.out, o.retry_failed);
   fs::create_directories(o.out / "slurm");
   fs::create_directories(o.out / "shards");
   write_file_atomically(o.out / "experiment.yaml", e.text);
   write_file_atomically(o.out / "experiment.path", fs::absolute(e.file).lexically_normal().string() + "\n");
-  const auto pending = pending_cells(e, o.out, o.retry_failed);
   SlurmSubmission s;
   s.cells = pending.size();
   if (pending.empty()) return s;
