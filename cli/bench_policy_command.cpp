@@ -12,6 +12,7 @@
 #include "cli/model_source.hpp"
 #include "cli/policy_args.hpp"
 #include "cli/table.hpp"
+#include "experiments/results.hpp"
 #include "platforms/reference_placements.hpp"
 #include "sim/simulation.hpp"
 #include "support/atomic_file.hpp"
@@ -126,7 +127,8 @@ void add_bench_policy_command(CLI::App& bench) {
           args->csv,
           fmt::format("model,platform,policy,kind,operators,repeats,plan_ms_median,plan_ms_min,plan_us_per_op,decisions,"
                       "decision_us_mean,decision_share_of_latency\n{},{},{},{},{},{},{:.6f},{:.6f},{:.4f},{},{},{}\n",
-                      g.name, platform.name, args->policy, info.online ? "online" : "static", g.operators().size(), args->repeats,
+                      experiments::csv_field(g.name), experiments::csv_field(platform.name),
+                      experiments::csv_field(args->policy), info.online ? "online" : "static", g.operators().size(), args->repeats,
                       median * 1e3, plan_s.front() * 1e3, median * 1e6 / double(g.operators().size()), decisions,
                       info.online ? fmt::format("{:.4f}", decision_us) : "",
                       info.online ? fmt::format("{:.6f}", share) : ""));

@@ -42,7 +42,7 @@ void print_missing(const std::vector<experiments::Cell>& missing) {
 
 void add_sweep_command(CLI::App& app) {
   struct Args {
-    std::string file, out, shard, cells, partition, time_limit, collect_dir;
+    std::string file, out, shard, cells, partition, time_limit, collect_dir, base_dir;
     int jobs = 0, array_size = 0, cpus_per_task = 1;
     std::vector<std::string> sbatch_options;
     double cell_timeout_s = 0;
@@ -71,6 +71,8 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_flag("--wait", args->wait, "wait until the array has finished, then collect")->needs(slurm);
   auto* shard = cmd->add_option("--shard", args->shard, "I/K: run as array task I of K (written by --slurm)")->group("");
   cmd->add_option("--cells", args->cells, "the cell list the shards split (written by --slurm)")->group("")->needs(shard);
+  cmd->add_option("--base-dir", args->base_dir, "the folder the experiment's paths are relative to (written by --slurm)")
+      ->group("");
   auto* collect = cmd->add_subcommand("collect", "Merge a Slurm sweep's shard files into DIR/results.csv and name the "
                                                  "cells still missing (re-submit to run them)");
   collect->add_option("dir", args->collect_dir, "the sweep's results folder")->required();
@@ -83,14 +85,17 @@ void add_sweep_command(CLI::App& app) {
                              (fs::path(args->collect_dir) / "results.csv").string());
     print_missing(c.missing);
     if (!c.missing.empty()) {
-      std::cout << "run them with the same command again (sparoa sweep FILE --slurm --out " << args->collect_dir << ")\n";
+      std::cout << "once no array task of this folder is queued or running (squeue), the same submit command runs "
+                   "them (sparoa sweep FILE --slurm --out "
+                << args->collect_dir << ")\n";
     }
   });
 
   cmd->callback([args, cmd] {
     if (cmd->got_subcommand("collect")) return;
     if (args->file.empty()) throw Error("sweep", "give an experiment file (or: sparoa sweep collect DIR)");
-    const auto e = experiments::read_experiment(args->file);
+    auto e = experiments::read_experiment(args->file);
+    if (!args->base_dir.empty()) e.dir = args->base_dir;  // a submission's frozen copy: paths as in the original
     if (!SPAROA_HAVE_SIMGRID_BUILD && experiments::command_spec(e.command, args->file).needs_simulator) {
       throw Error(args->file + ": command", "'" + e.command + "' needs the simulator, and this sparoa is a build "
                                             "without SimGrid (a board build): run the sweep with a SimGrid build");
@@ -140,6 +145,7 @@ void add_sweep_command(CLI::App& app) {
     experiments::SweepOptions o;
     o.out = out;
     o.program = self_program();
+    o.program_is_self = true;
     o.jobs = args->jobs > 0 ? args->jobs : int(std::max(1u, std::thread::hardware_concurrency()));
     o.retry_failed = args->retry_failed;
     o.progress = !args->no_progress;
@@ -158,7 +164,7 @@ void add_sweep_command(CLI::App& app) {
     const auto s = experiments::run_sweep(e, o);
     std::cout << fmt::format("{}: {} cells, {} recorded before, {} ran ({} ok, {} failed) in {:.1f} s; results in {}\n",
                              e.name, s.cells, s.recorded, s.ran, s.ok, s.failed, s.wall_s,
-                             (o.shard ? out / "shards" / fmt::format("shard-{}.csv", o.shard->index) : out / "results.csv").string());
+                             (o.shard ? experiments::shard_file(out, *o.shard) : out / "results.csv").string());
     if (s.interrupted) {
       std::cerr << "sparoa: sweep interrupted: finished cells are recorded; run the same command again to resume\n";
       throw ExitWith{130};

@@ -103,7 +103,6 @@ std::vector<CommandSpec> build_specs() {
     c.default_seed = "config";
     c.columns = {"family", "cases", "predictor_regret", "global_regret", "global_rho", "global_intensity"};
     c.keys = {{"config", "--config", K::path, "training config (sparoa train thresholds)"},
-              {"labels", "--labels", K::path, "labels file to read or write (default: in the cell's folder)"},
               {"jobs", "--jobs", K::value, "simulations at once inside the cell (default 1)"}};
     c.defaults = {{"jobs", "1"}};
     c.artifact_flag = "--out";

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "platforms/perturb.hpp"
 #include "support/error.hpp"
 #include "support/sha256.hpp"
 
@@ -57,7 +58,17 @@ std::string key_names(const CommandSpec& c) {
   return s;
 }
 
+// A mapping's key as text; a key given twice is an error (yaml-cpp keeps both silently).
+// `prefix` names the mapping in messages: "FILE: ", "FILE: matrix.", "FILE: fixed.".
+std::string key_of(const YAML::const_iterator::value_type& kv, const std::string& prefix, std::set<std::string>& seen) {
+  if (!kv.first.IsScalar()) throw Error(prefix + "?", "expected a key name, not a list or mapping");
+  const std::string key = kv.first.Scalar();
+  if (!seen.insert(key).second) throw Error(prefix + key, "given twice");
+  return key;
+}
+
 void check_value(const KeySpec& k, const std::string& v, const std::string& where) {
+  if (k.key == "perturb") platforms::check_perturb_spec(v, where);
   if (k.kind == KeyKind::negated && v != "true" && v != "false") throw Error(where, "expected true or false, not '" + v + "'");
   if (k.key == "seed" && v.find_first_not_of("0123456789") != std::string::npos) {
     throw Error(where, "a seed is a non-negative integer, not '" + v + "'");
@@ -82,8 +93,9 @@ Experiment parse_experiment(const std::string& text, const fs::path& file) {
   e.sha256 = sha256_hex(text);
   static const std::set<std::string> top = {"schema_version", "name", "description", "command", "matrix",
                                             "fixed", "metrics", "report"};
+  std::set<std::string> top_seen;
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_of(kv, f + ": ", top_seen);
     if (!top.count(key)) {
       throw Error(f + ": " + key, "unknown key (expected schema_version, name, description, command, matrix, fixed, "
                                   "metrics, report)");
@@ -96,8 +108,9 @@ Experiment parse_experiment(const std::string& text, const fs::path& file) {
   }
   if (!root["name"]) throw Error(f, "name: missing");
   e.name = scalar(root["name"], f + ": name");
-  if (e.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos) {
-    throw Error(f + ": name", "use letters, digits, '-', '_' and '.' only (it names folders and jobs)");
+  if (e.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos ||
+      e.name.front() == '.') {
+    throw Error(f + ": name", "use letters, digits, '-', '_' and '.' only, not first a '.' (it names folders and jobs)");
   }
   if (root["description"]) e.description = scalar(root["description"], f + ": description");
   if (!root["command"]) throw Error(f, "command: missing");
@@ -109,8 +122,9 @@ Experiment parse_experiment(const std::string& text, const fs::path& file) {
   if (!matrix || !matrix.IsMap() || matrix.size() == 0) {
     throw Error(f + ": matrix", "expected a mapping of factors to lists of levels (at least one factor)");
   }
+  std::set<std::string> matrix_seen;
   for (const auto& kv : matrix) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_of(kv, f + ": matrix.", matrix_seen);
     const std::string where = f + ": matrix." + key;
     const KeySpec* k = find_key(spec, key);
     if (!k) throw Error(where, fmt::format("command {} takes no key '{}' (it takes: {})", e.command, key, key_names(spec)));
@@ -134,8 +148,9 @@ Experiment parse_experiment(const std::string& text, const fs::path& file) {
   }
   if (const YAML::Node fixed = root["fixed"]) {
     if (!fixed.IsMap()) throw Error(f + ": fixed", "expected a mapping of keys to values");
+    std::set<std::string> fixed_seen;
     for (const auto& kv : fixed) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = key_of(kv, f + ": fixed.", fixed_seen);
       const std::string where = f + ": fixed." + key;
       const KeySpec* k = find_key(spec, key);
       if (!k) throw Error(where, fmt::format("command {} takes no key '{}' (it takes: {})", e.command, key, key_names(spec)));

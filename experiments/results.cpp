@@ -1,6 +1,7 @@
 #include "experiments/results.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
+#include <map>
 #include <set>
 
 #include "support/atomic_file.hpp"
@@ -116,41 +119,64 @@ ResultsFile read_results(const fs::path& file, const std::vector<std::string>& h
       have_header = true;
       continue;
     }
-    auto fields = split_csv_line(line, where);
+    std::vector<std::string> fields;
+    try {
+      fields = split_csv_line(line, where);
+    } catch (const Error&) {  // a line that a cut write joined to the next: not a record
+      ++r.dropped_rows;
+      continue;
+    }
     if (fields.size() != header.size()) {
       ++r.dropped_rows;
       continue;
     }
     rows.push_back(std::move(fields));
   }
-  // Group consecutive rows into cells (a block is contiguous: one writer per file).
-  std::set<std::string> seen;
-  for (std::size_t i = 0; i < rows.size();) {
-    const std::string id = rows[i][0];
-    std::size_t n = 0;
-    try {
-      n = std::stoul(rows[i][2]);
-    } catch (const std::exception&) {
-      n = 0;
-    }
-    std::size_t j = i;
-    while (j < rows.size() && rows[j][0] == id && j - i < n && rows[j][1] == std::to_string(j - i)) ++j;
-    if (n == 0 || j - i != n) {
-      r.dropped_rows += std::max<std::size_t>(1, j - i);
-      i = std::max(j, i + 1);
+  // Records: the rows 0..n-1 of one cell, in order. A row 0 opens a record; a record that does
+  // not reach n rows (cut short by a kill) is dropped. Rows need not be adjacent, so a record
+  // survives another writer's rows between its lines.
+  std::map<std::string, std::vector<std::vector<std::string>>> open;
+  std::map<std::string, std::size_t> index;  // cell id -> position in r.cells
+  auto row_number = [](const std::string& s) -> long {
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stol(s);
+  };
+  for (auto& row : rows) {
+    const std::string id = row[0];
+    const long k = row_number(row[1]), n = row_number(row[2]);
+    auto it = open.find(id);
+    if (k < 0 || n <= 0 || k >= n) {
+      ++r.dropped_rows;
       continue;
     }
-    if (seen.insert(id).second) {
-      CellRows c;
-      c.id = id;
-      c.ok = rows[i][3] == "ok";
-      c.rows.assign(rows.begin() + std::ptrdiff_t(i), rows.begin() + std::ptrdiff_t(j));
+    if (k == 0) {
+      if (it != open.end()) {
+        r.dropped_rows += it->second.size();
+        open.erase(it);
+      }
+      it = open.emplace(id, std::vector<std::vector<std::string>>{}).first;
+    } else if (it == open.end() || long(it->second.size()) != k || it->second.front()[2] != row[2]) {
+      ++r.dropped_rows;
+      continue;
+    }
+    it->second.push_back(std::move(row));
+    if (long(it->second.size()) < n) continue;
+    CellRows c;
+    c.id = id;
+    c.ok = it->second.front()[3] == "ok";
+    c.rows = std::move(it->second);
+    open.erase(it);
+    const auto seen = index.find(id);
+    if (seen == index.end()) {
+      index[id] = r.cells.size();
       r.cells.push_back(std::move(c));
     } else {
+      // A later record of a cell (a retry): it replaces a failed one, else it is redundant.
       ++r.duplicate_cells;
+      if (!r.cells[seen->second].ok && c.ok) r.cells[seen->second] = std::move(c);
     }
-    i = j;
   }
+  for (const auto& [id, rest] : open) r.dropped_rows += rest.size();
   return r;
 }
 
@@ -165,11 +191,17 @@ void write_results(const fs::path& file, const std::vector<std::string>& header,
 
 void append_block(const fs::path& file, const std::vector<std::string>& header, const std::string& block) {
   if (file.has_parent_path()) fs::create_directories(file.parent_path());
-  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(file.string(), std::string("cannot open for appending: ") + std::strerror(errno));
   struct stat st {};
   std::string data = block;
-  if (::fstat(fd, &st) == 0 && st.st_size == 0) data = csv_line(header) + block;
+  if (::fstat(fd, &st) == 0 && st.st_size == 0) {
+    data = csv_line(header) + block;
+  } else if (st.st_size > 0) {
+    // A torn last line (a writer killed mid-write) must not swallow this block's first row.
+    char last = '\n';
+    if (::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') data = "\n" + block;
+  }
   std::size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -183,6 +215,22 @@ void append_block(const fs::path& file, const std::vector<std::string>& header, 
   }
   ::fsync(fd);
   ::close(fd);
+}
+
+FolderLock::FolderLock(const fs::path& dir) {
+  fs::create_directories(dir);
+  const fs::path f = dir / ".lock";
+  fd_ = ::open(f.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(f.string(), std::string("cannot open: ") + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw Error(dir.string(), "another sparoa sweep, collect or submission is using this folder; wait for it to end");
+  }
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 std::map<std::string, CellRows> recorded_cells(const fs::path& dir, const std::vector<std::string>& header, bool repair) {
@@ -201,7 +249,17 @@ std::map<std::string, CellRows> recorded_cells(const fs::path& dir, const std::v
     ResultsFile r = read_results(f, header);
     // Shard files may still have a writer (a running array task): only results.csv, which
     // has one writer at a time, is ever rewritten.
-    if (repair && f == files.front() && (r.dropped_rows > 0 || r.duplicate_cells > 0)) write_results(f, header, r.cells);
+    if (repair && f == files.front() && (r.dropped_rows > 0 || r.duplicate_cells > 0)) {
+      // Rows dropped: say so, and keep the file as it was (never a silent loss). Records
+      // superseded by a later one of the same cell (a retry) go without a word.
+      if (r.dropped_rows > 0) {
+        fs::copy_file(f, fs::path(f.string() + ".bak"), fs::copy_options::overwrite_existing);
+        std::cerr << "sparoa: " << f.string() << ": dropped " << r.dropped_rows
+                  << " rows of cells cut short (those cells run again); the file as it was is in " << f.string()
+                  << ".bak\n";
+      }
+      write_results(f, header, r.cells);
+    }
     for (auto& c : r.cells) {
       auto it = out.find(c.id);
       if (it == out.end() || (!it->second.ok && c.ok)) out[c.id] = std::move(c);

@@ -38,7 +38,9 @@ struct CellRows {
 };
 
 struct ResultsFile {
-  std::vector<CellRows> cells;          // complete cells, in file order, first record of each
+  // Complete cells in the order of their first record; a later record that ran well replaces
+  // a failed one (a --retry-failed that succeeded).
+  std::vector<CellRows> cells;
   std::size_t dropped_rows = 0;         // rows of incomplete cells or a torn last line
   std::size_t duplicate_cells = 0;      // later records of a cell already seen
 };
@@ -53,6 +55,19 @@ void write_results(const std::filesystem::path& file, const std::vector<std::str
 
 // Appends `block` (whole lines) in one write, creating the file with `header` first; fsyncs.
 void append_block(const std::filesystem::path& file, const std::vector<std::string>& header, const std::string& block);
+
+// Holds DIR/.lock (flock) while alive: one local sweep, collect or submission per folder at a
+// time. Throws sparoa::Error naming the folder when another process holds it.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::filesystem::path& dir);
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+  ~FolderLock();
+
+ private:
+  int fd_ = -1;
+};
 
 // Every complete cell in DIR/results.csv and DIR/shards/*.csv, a cell that ran well preferred
 // over a failed record of it; with `repair`, results.csv is rewritten without dropped rows.

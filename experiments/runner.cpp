@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -75,7 +76,7 @@ struct Running {
   bool timed_out = false;
 };
 
-pid_t spawn(const fs::path& program, const Invocation& inv) {
+pid_t spawn(const fs::path& program, bool self, const Invocation& inv) {
   std::vector<std::string> args;
   args.push_back(program.string());
   args.insert(args.end(), inv.args.begin(), inv.args.end());
@@ -83,6 +84,7 @@ pid_t spawn(const fs::path& program, const Invocation& inv) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   const std::string log = inv.log.string();
+  const char* exe = self ? "/proc/self/exe" : argv[0];
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw Error("sweep", "cannot fork a cell's process");
@@ -96,13 +98,18 @@ pid_t spawn(const fs::path& program, const Invocation& inv) {
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
+      ::close(fd);
     }
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    ::execv(argv[0], argv.data());
+    if (null_fd >= 0) {
+      ::dup2(null_fd, 0);
+      ::close(null_fd);
+    }
+    ::execv(exe, argv.data());
     static const char msg[] = "sparoa: error: sweep: cannot execute the sparoa binary\n";
     [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
     ::_exit(127);
   }
+  ::setpgid(pid, pid);  // also here: a kill(-pid) right after fork must reach the child
   return pid;
 }
 
@@ -206,6 +213,12 @@ class Progress {
 
 }  // namespace
 
+fs::path shard_file(const fs::path& out, const Shard& s) {
+  std::string stem = s.cells_file.stem().string();  // cells-N
+  if (stem.rfind("cells-", 0) == 0) stem = stem.substr(6);
+  return out / "shards" / fmt::format("shard-{}-{}.csv", stem, s.index);
+}
+
 std::vector<Cell> pending_cells(const Experiment& e, const fs::path& out, bool retry_failed) {
   const auto recorded = recorded_cells(out, results_header(e), false);
   std::vector<Cell> pending;
@@ -221,6 +234,9 @@ SweepSummary run_sweep(const Experiment& e, const SweepOptions& o) {
   const CommandSpec& spec = command_spec(e.command, e.file.string());
   const auto header = results_header(e);
   fs::create_directories(o.out);
+  // One local sweep per folder at a time (array tasks run side by side: each has its own file).
+  std::optional<FolderLock> lock;
+  if (!o.shard) lock.emplace(o.out);
   // A sweep's folder holds one experiment's results: refuse another's before touching anything.
   const auto recorded = recorded_cells(o.out, header, !o.shard);
   if (!o.shard) {
@@ -243,7 +259,7 @@ SweepSummary run_sweep(const Experiment& e, const SweepOptions& o) {
       if (it == by_id.end()) throw Error(o.shard->cells_file.string(), "cell " + id + " is not in " + e.file.string());
       mine.push_back(*it->second);
     }
-    target = o.out / "shards" / fmt::format("shard-{}.csv", o.shard->index);
+    target = shard_file(o.out, *o.shard);
   } else {
     mine = all;
   }
@@ -291,7 +307,7 @@ SweepSummary run_sweep(const Experiment& e, const SweepOptions& o) {
           continue;
         }
         r.start = Clock::now();
-        r.pid = spawn(o.program, r.inv);
+        r.pid = spawn(o.program, o.program_is_self, r.inv);
         running.push_back(std::move(r));
       }
       int status = 0;

@@ -18,12 +18,18 @@ struct BuildProvenance {
 
 struct Shard {
   int index = 0, count = 1;
-  std::filesystem::path cells_file;  // cell ids, one per line: the list the shards split
+  std::filesystem::path cells_file;  // DIR/slurm/cells-N.txt: the ids the shards of submission N split
 };
+
+// DIR/shards/shard-N-I.csv: task I of submission N (from cells-N.txt), so that two submissions
+// never append to one file.
+std::filesystem::path shard_file(const std::filesystem::path& out, const Shard& s);
 
 struct SweepOptions {
   std::filesystem::path out;       // results folder
   std::filesystem::path program;   // the sparoa binary each cell runs
+  bool program_is_self = false;    // it is this process's binary: exec /proc/self/exe, so that a
+                                   // rebuild during the sweep cannot swap it under the provenance
   int jobs = 1;
   bool retry_failed = false;       // run cells recorded as failed again
   bool progress = true;            // the progress line on stderr

@@ -1,5 +1,7 @@
 #include "experiments/slurm.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,10 +28,16 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-// Runs argv, returns its exit status and everything it printed.
-int run_capture(const std::vector<std::string>& args, std::string& output) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw Error(args.front(), "cannot create a pipe");
+// Runs argv; returns its exit status, what it wrote on stdout and on stderr (apart: sbatch
+// may print notes on stderr before the job id on stdout).
+int run_capture(const std::vector<std::string>& args, std::string& out, std::string& err) {
+  int o[2], e[2];
+  if (::pipe2(o, O_CLOEXEC) != 0) throw Error(args.front(), "cannot create a pipe");
+  if (::pipe2(e, O_CLOEXEC) != 0) {
+    ::close(o[0]);
+    ::close(o[1]);
+    throw Error(args.front(), "cannot create a pipe");
+  }
   std::vector<std::string> copy = args;
   std::vector<char*> argv;
   for (auto& a : copy) argv.push_back(a.data());
@@ -37,27 +45,59 @@ int run_capture(const std::vector<std::string>& args, std::string& output) {
   const pid_t pid = ::fork();
   if (pid < 0) throw Error(args.front(), "cannot fork");
   if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    ::close(fds[0]);
-    ::close(fds[1]);
+    ::dup2(o[1], 1);
+    ::dup2(e[1], 2);
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
-  ::close(fds[1]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) output.append(buf, std::size_t(n));
+  ::close(o[1]);
+  ::close(e[1]);
+  pollfd fds[2] = {{o[0], POLLIN, 0}, {e[0], POLLIN, 0}};
+  std::string* sinks[2] = {&out, &err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, std::size_t(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
   }
-  ::close(fds[0]);
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && output.empty()) {
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && out.empty() && err.empty()) {
     throw Error(args.front(), "not found: is Slurm's client installed and on PATH?");
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// A value that goes into the script: one line, and no shell or sbatch specials where noted.
+std::string script_safe(const std::string& v, const std::string& what, bool no_space) {
+  if (v.find_first_of("\n\r") != std::string::npos || (no_space && v.find_first_of(" \t'\"$`\\") != std::string::npos)) {
+    throw Error(what + " '" + v + "'", no_space ? "must be one word" : "must be one line");
+  }
+  return v;
+}
+
+// An #SBATCH --output path: sbatch expands %-patterns, so a literal % is written %%.
+std::string sbatch_path(const std::string& p) {
+  std::string out;
+  for (char c : script_safe(p, "the sweep folder", false)) out += c == '%' ? std::string("%%") : std::string(1, c);
+  return out;
 }
 
 std::string last_line(const std::string& text) {
@@ -84,46 +124,71 @@ Experiment sweep_experiment(const fs::path& dir) {
   return parse_experiment(ss.str(), original.empty() ? copy : fs::path(original));
 }
 
+// Job ids of earlier submissions that squeue still lists (pending or running).
+std::vector<std::string> live_jobs(const fs::path& slurm_dir, const std::string& squeue) {
+  std::vector<std::string> live;
+  std::error_code ec;
+  if (!fs::is_directory(slurm_dir, ec)) return live;
+  for (const auto& entry : fs::directory_iterator(slurm_dir)) {
+    if (entry.path().extension() != ".jobid") continue;
+    std::ifstream in(entry.path());
+    std::string id;
+    std::getline(in, id);
+    if (id.empty()) continue;
+    std::string out, err;
+    // A job squeue no longer knows is over (it exits non-zero with "Invalid job id").
+    if (run_capture({squeue, "-h", "-j", id, "-o", "%i"}, out, err) == 0 && !last_line(out).empty()) live.push_back(id);
+  }
+  return live;
+}
+
 SlurmSubmission submit_sweep(const Experiment& e, const SlurmOptions& o) {
+  FolderLock lock(o.out);
   // First: a folder holding another experiment's results is refused before anything is written.
   const auto pending = pending_cells(e, o.out, o.retry_failed);
+  SlurmSubmission s;
+  s.cells = pending.size();
+  if (pending.empty()) return s;
+  // A submission while an earlier one still runs would run its cells twice.
+  if (const auto live = live_jobs(o.out / "slurm", o.squeue); !live.empty()) {
+    throw Error(o.out.string(), "job " + live.front() + " of an earlier submission is still queued or running (squeue); "
+                                "wait for it or scancel it, then submit again");
+  }
   fs::create_directories(o.out / "slurm");
   fs::create_directories(o.out / "shards");
   write_file_atomically(o.out / "experiment.yaml", e.text);
   write_file_atomically(o.out / "experiment.path", fs::absolute(e.file).lexically_normal().string() + "\n");
-  SlurmSubmission s;
-  s.cells = pending.size();
-  if (pending.empty()) return s;
   const int max_tasks = 1000;
   s.tasks = int(std::min<std::size_t>(pending.size(), std::size_t(o.array_size > 0 ? o.array_size : max_tasks)));
-  // Each submission has its own cell list: a re-submission splits only what is missing.
+  // Each submission has its own cell list and its own frozen copy of the experiment: editing
+  // the file while the array waits in the queue changes nothing of it.
   int n = 0;
   while (fs::exists(o.out / "slurm" / fmt::format("cells-{}.txt", n))) ++n;
-  const fs::path cells_file = fs::absolute(o.out / "slurm" / fmt::format("cells-{}.txt", n));
+  const fs::path out = fs::absolute(o.out).lexically_normal();
+  const fs::path cells_file = out / "slurm" / fmt::format("cells-{}.txt", n);
+  const fs::path frozen = out / "slurm" / fmt::format("experiment-{}.yaml", n);
   std::string ids;
   for (const auto& c : pending) ids += c.id + "\n";
+  write_file_atomically(frozen, e.text);
   write_file_atomically(cells_file, ids);
-  const fs::path out = fs::absolute(o.out).lexically_normal();
   std::string script = "#!/bin/bash\n";
   script += fmt::format("#SBATCH --job-name={}\n", "sparoa-" + e.name);
   script += fmt::format("#SBATCH --array=0-{}\n", s.tasks - 1);
-  script += fmt::format("#SBATCH --output={}\n", (out / "slurm" / fmt::format("submission-{}-task-%a.log", n)).string());
+  script += fmt::format("#SBATCH --output={}\n", sbatch_path((out / "slurm" / fmt::format("submission-{}-task-", n)).string()) + "%a.log");
   script += fmt::format("#SBATCH --ntasks=1\n#SBATCH --cpus-per-task={}\n", std::max(1, o.cpus_per_task));
+  if (!o.partition.empty()) script += "#SBATCH --partition=" + script_safe(o.partition, "--partition", true) + "\n";
+  if (!o.time_limit.empty()) script += "#SBATCH --time=" + script_safe(o.time_limit, "--time", true) + "\n";
   for (const auto& opt : o.sbatch_options) {
-    if (opt.rfind("--", 0) != 0 || opt.find('\n') != std::string::npos) {
-      throw Error("--sbatch-option " + opt, "expected one sbatch option such as --mem=4G");
-    }
-    script += "#SBATCH " + opt + "\n";
+    if (opt.rfind("--", 0) != 0) throw Error("--sbatch-option " + opt, "expected one sbatch option such as --mem=4G");
+    script += "#SBATCH " + script_safe(opt, "--sbatch-option", false) + "\n";
   }
-  if (!o.partition.empty()) script += "#SBATCH --partition=" + o.partition + "\n";
-  if (!o.time_limit.empty()) script += "#SBATCH --time=" + o.time_limit + "\n";
-  script += fmt::format("# {} cells of {} ({}), submission {}: task I runs the cells at lines I, I+{}, ... of {}\n",
-                        pending.size(), e.name, fs::absolute(e.file).lexically_normal().string(), n, s.tasks,
-                        cells_file.string());
-  script += fmt::format("exec {} sweep {} --out {} --shard \"$SLURM_ARRAY_TASK_ID/{}\" --cells {} --jobs 1 --no-progress{}{}\n",
-                        shell_quote(fs::absolute(o.program).string()),
-                        shell_quote(fs::absolute(e.file).lexically_normal().string()), shell_quote(out.string()),
-                        s.tasks, shell_quote(cells_file.string()),
+  script += fmt::format("# {} cells of {}, submission {}: task I runs the cells at lines I, I+{}, ... of {}\n",
+                        pending.size(), e.name, n, s.tasks, cells_file.filename().string());
+  script += fmt::format("exec {} sweep {} --base-dir {} --out {} --shard \"$SLURM_ARRAY_TASK_ID/{}\" --cells {} --jobs 1 "
+                        "--no-progress{}{}\n",
+                        shell_quote(fs::absolute(o.program).string()), shell_quote(frozen.string()),
+                        shell_quote(fs::absolute(e.dir).lexically_normal().string()), shell_quote(out.string()), s.tasks,
+                        shell_quote(cells_file.string()),
                         o.cell_timeout_s > 0 ? fmt::format(" --cell-timeout {}", o.cell_timeout_s) : "",
                         o.retry_failed ? " --retry-failed" : "");
   s.script = out / "slurm" / fmt::format("submission-{}.sbatch", n);
@@ -131,23 +196,29 @@ SlurmSubmission submit_sweep(const Experiment& e, const SlurmOptions& o) {
   std::vector<std::string> args = {o.sbatch, "--parsable"};
   if (o.wait) args.push_back("--wait");
   args.push_back(s.script.string());
-  std::string output;
-  s.sbatch_status = run_capture(args, output);
-  // --parsable prints "jobid[;cluster]" on its first line.
-  std::istringstream in(output);
-  std::string first;
-  std::getline(in, first);
-  const std::string id = first.substr(0, first.find(';'));
-  if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
-    throw Error("sbatch", "refused the job array: " + (last_line(output).empty() ? "no output" : last_line(output)) +
-                              " (script: " + s.script.string() + ")");
+  std::string stdout_text, stderr_text;
+  s.sbatch_status = run_capture(args, stdout_text, stderr_text);
+  // --parsable prints "jobid[;cluster]" on stdout; notes from plugins go to stderr.
+  std::istringstream in(stdout_text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const std::string id = line.substr(0, line.find(';'));
+    if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos) {
+      s.job_id = id;
+      break;
+    }
   }
-  s.job_id = id;
+  if (s.job_id.empty()) {
+    const std::string why = !last_line(stderr_text).empty() ? last_line(stderr_text) : last_line(stdout_text);
+    throw Error("sbatch", "refused the job array: " + (why.empty() ? "no output" : why) + " (script: " + s.script.string() + ")");
+  }
+  write_file_atomically(out / "slurm" / fmt::format("submission-{}.jobid", n), s.job_id + "\n");
   return s;
 }
 
 Collection collect_sweep(const fs::path& dir) {
   const Experiment e = sweep_experiment(dir);
+  FolderLock lock(dir);
   const auto header = results_header(e);
   Collection col;
   std::error_code ec;

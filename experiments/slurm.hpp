@@ -22,6 +22,7 @@ struct SlurmOptions {
   bool retry_failed = false;
   bool wait = false;              // sbatch --wait: return when the array has finished
   std::string sbatch = "sbatch";
+  std::string squeue = "squeue";  // asked whether an earlier submission's job still runs
 };
 
 struct SlurmSubmission {
@@ -32,7 +33,8 @@ struct SlurmSubmission {
   int sbatch_status = 0;  // with wait: sbatch's exit status (non-zero when a task failed)
 };
 
-// Throws sparoa::Error with sbatch's own message when it refuses the job.
+// Refuses (sparoa::Error) while a job of an earlier submission to the folder is still queued
+// or running, and with sbatch's own message when sbatch refuses the job.
 SlurmSubmission submit_sweep(const Experiment& e, const SlurmOptions& o);
 
 struct Collection {

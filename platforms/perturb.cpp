@@ -5,20 +5,29 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "support/error.hpp"
 
 namespace sparoa::platforms {
 
-void perturb_platform(Platform& p, const std::string& spec, const std::string& where) {
-  if (spec == "none" || spec.empty()) return;
+namespace {
+
+const char* const kKeys[] = {"gpu_efficiency", "cpu_efficiency", "launch_overhead", "dram_bandwidth"};
+
+std::vector<std::pair<std::string, double>> parse_spec(const std::string& spec, const std::string& where) {
+  std::vector<std::pair<std::string, double>> out;
+  if (spec == "none" || spec.empty()) return out;
   std::istringstream in(spec);
   std::string item;
-  std::string notes;
   while (std::getline(in, item, ';')) {
     const auto eq = item.find('=');
     if (eq == std::string::npos) throw Error(where, "expected KEY=FACTOR, not '" + item + "'");
     const std::string key = item.substr(0, eq);
+    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+      throw Error(where, "unknown key '" + key + "' (gpu_efficiency, cpu_efficiency, launch_overhead, dram_bandwidth)");
+    }
     double factor = 0;
     try {
       std::size_t used = 0;
@@ -28,6 +37,20 @@ void perturb_platform(Platform& p, const std::string& spec, const std::string& w
       throw Error(where, "factor of " + key + " is not a number: '" + item.substr(eq + 1) + "'");
     }
     if (!std::isfinite(factor) || factor <= 0) throw Error(where, "factor of " + key + " must be positive");
+    out.emplace_back(key, factor);
+  }
+  return out;
+}
+
+}  // namespace
+
+void check_perturb_spec(const std::string& spec, const std::string& where) { parse_spec(spec, where); }
+
+void perturb_platform(Platform& p, const std::string& spec, const std::string& where) {
+  const auto items = parse_spec(spec, where);
+  if (items.empty()) return;
+  std::string notes;
+  for (const auto& [key, factor] : items) {
     int capped = 0;
     auto scale_efficiency = [&](const std::string& kind) {
       for (auto& e : p.cost_model.entries) {
@@ -51,13 +74,12 @@ void perturb_platform(Platform& p, const std::string& spec, const std::string& w
       for (auto& m : p.power_modes) {
         for (auto& d : m.memory_domains) d.bandwidth_GBps *= factor;
       }
-    } else {
-      throw Error(where, "unknown key '" + key + "' (gpu_efficiency, cpu_efficiency, launch_overhead, dram_bandwidth)");
     }
     notes += fmt::format("{}{} x{}{}", notes.empty() ? "" : ", ", key, factor,
                          capped ? fmt::format(" ({} entries capped at efficiency 1)", capped) : "");
   }
-  p.provenance.notes += (p.provenance.notes.empty() ? "" : " ") + std::string("Perturbed for a sensitivity study: ") + notes + ".";
+  if (!p.provenance.notes.empty()) p.provenance.notes += ' ';
+  p.provenance.notes += "Perturbed for a sensitivity study: " + notes + ".";
   p.sha256.clear();
   validate_platform(p);
 }

@@ -17,4 +17,8 @@ namespace sparoa::platforms {
 // Throws sparoa::Error naming `where` for an unknown key or a bad factor.
 void perturb_platform(Platform& p, const std::string& spec, const std::string& where);
 
+// Checks `spec` as perturb_platform would, without a platform (experiment files are checked
+// when read, before any cell runs).
+void check_perturb_spec(const std::string& spec, const std::string& where);
+
 }  // namespace sparoa::platforms

@@ -93,6 +93,13 @@ TEST(Experiment, SchemaErrorsNameTheKey) {
   EXPECT_NE(error_of("schema_version: 1\nname: t\ncommand: simulate\n").find("matrix"), std::string::npos);
   EXPECT_NE(error_of("[1, 2").find("not valid YAML"), std::string::npos);
   EXPECT_NE(error_of(with("name: t", "name: a/b")).find("name: use letters"), std::string::npos);
+  EXPECT_NE(error_of(with("name: t", "name: ..")).find("name: use letters"), std::string::npos);
+  EXPECT_NE(error_of(with("  seed: [1, 2]", "  seed: [1, 2]\n  seed: [3]")).find("matrix.seed: given twice"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kGood) + "fixed:\n  batch: 2\n").find("exp.yaml: fixed: given twice"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("  requests: 20", "  requests: 20\n  perturb: gpu_eficiency=0.7")).find("unknown key 'gpu_eficiency'"),
+            std::string::npos);
   EXPECT_EQ(error_of(kGood), "");
 }
 
@@ -157,10 +164,47 @@ TEST_F(ResultsFileTest, TornAndIncompleteCellsAreDroppedAndDuplicatesIgnored) {
   const auto all = recorded_cells(dir_, header_, true);
   EXPECT_EQ(all.size(), 3u);
   EXPECT_TRUE(all.at("b").ok) << "a successful record is preferred over a failed one";
+  EXPECT_TRUE(fs::exists(dir_ / "results.csv.bak")) << "rows were dropped: the old file is kept";
   const ResultsFile again = read_results(f, header_);
   EXPECT_EQ(again.dropped_rows, 0u);
   EXPECT_EQ(again.duplicate_cells, 0u);
   EXPECT_EQ(again.cells.size(), 2u);
+}
+
+TEST_F(ResultsFileTest, ARetryThatRanWellReplacesTheFailedRecord) {
+  const fs::path f = dir_ / "results.csv";
+  append_block(f, header_, csv_line(row("x", 0, 1, "failed")));
+  append_block(f, header_, csv_line(row("x", 0, 1, "ok")));
+  append_block(f, header_, csv_line(row("x", 0, 1, "failed")));  // and a later failure does not undo it
+  const ResultsFile r = read_results(f, header_);
+  ASSERT_EQ(r.cells.size(), 1u);
+  EXPECT_TRUE(r.cells[0].ok);
+  EXPECT_EQ(r.duplicate_cells, 2u);
+  EXPECT_TRUE(recorded_cells(dir_, header_, true).at("x").ok);
+  EXPECT_TRUE(read_results(f, header_).cells.at(0).ok) << "the repair kept the record that ran well";
+  EXPECT_FALSE(fs::exists(dir_ / "results.csv.bak")) << "nothing was lost, so no backup";
+}
+
+TEST_F(ResultsFileTest, AnAppendAfterATornLineAndInterleavedRecordsAreRead) {
+  const fs::path f = dir_ / "results.csv";
+  append_block(f, header_, csv_line(row("a", 0, 1)));
+  {
+    std::ofstream torn(f, std::ios::app);
+    torn << "b,0,1,failed,\"an error cut sho";  // inside a quoted field
+  }
+  // Two writers' records interleaved row by row (rows of one record stay in order).
+  append_block(f, header_, csv_line(row("c", 0, 2)) + csv_line(row("d", 0, 2)) + csv_line(row("c", 1, 2)) +
+                               csv_line(row("d", 1, 2)));
+  const ResultsFile r = read_results(f, header_);
+  ASSERT_EQ(r.cells.size(), 3u);
+  EXPECT_EQ(r.cells[1].id, "c");
+  EXPECT_EQ(r.cells[2].id, "d");
+  EXPECT_EQ(r.dropped_rows, 1u);
+}
+
+TEST_F(ResultsFileTest, OneProcessHoldsAFolder) {
+  FolderLock first(dir_);
+  EXPECT_THROW(FolderLock second(dir_), Error);
 }
 
 TEST_F(ResultsFileTest, ForeignHeaderIsRefused) {

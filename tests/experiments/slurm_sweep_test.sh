@@ -30,16 +30,25 @@ YAML
 "$bin" inspect -m mobilenetv3_small --summary >/dev/null  # the zoo model, built once
 
 t0=$(date +%s.%N)
-"$bin" sweep "$dir/exp.yaml" --slurm --array-size 3 --sbatch-option=--mem=100M --wait --out "$dir/out" >"$dir/submit1.out" 2>&1 \
-  || { cat "$dir/submit1.out" "$dir"/out/slurm/*.log 2>/dev/null; fail "first submission"; }
-t1=$(date +%s.%N)
+"$bin" sweep "$dir/exp.yaml" --slurm --array-size 3 --sbatch-option=--mem=100M --out "$dir/out" >"$dir/submit1.out" 2>&1 \
+  || { cat "$dir/submit1.out"; fail "first submission"; }
 grep -q "6 pending cells of slurm-test as 3 array tasks" "$dir/submit1.out" || fail "submission line: $(cat "$dir/submit1.out")"
-grep -q "6 cells: 6 ok, 0 failed, 0 missing" "$dir/submit1.out" || fail "first collect: $(cat "$dir/submit1.out")"
+# While that array waits or runs, a second submission is refused: it would run the cells twice.
+if "$bin" sweep "$dir/exp.yaml" --slurm --out "$dir/out" >"$dir/submit-early.out" 2>&1; then
+  squeue -h | grep -q . && fail "a submission while the first array was queued was accepted"
+else
+  grep -q "still queued or running" "$dir/submit-early.out" || fail "early submission: $(cat "$dir/submit-early.out")"
+fi
+for _ in $(seq 1200); do [ -z "$(squeue -h)" ] && break; sleep 0.1; done
+[ -z "$(squeue -h)" ] || fail "the array did not finish"
+"$bin" sweep collect "$dir/out" >"$dir/collect1.out"
+t1=$(date +%s.%N)
+grep -q "6 cells: 6 ok, 0 failed, 0 missing" "$dir/collect1.out" || { cat "$dir"/out/slurm/*.log; fail "first collect: $(cat "$dir/collect1.out")"; }
 [ "$(ls "$dir"/out/shards/*.csv | wc -l)" -eq 3 ] || fail "expected 3 shard files"
 grep -qx "#SBATCH --mem=100M" "$dir/out/slurm/submission-0.sbatch" || fail "the extra sbatch option is not in the script"
 
 # A lost array task: its shard file and the merged results are gone.
-rm "$dir/out/shards/shard-1.csv" "$dir/out/results.csv"
+rm "$dir/out/shards/shard-0-1.csv" "$dir/out/results.csv"
 "$bin" sweep collect "$dir/out" >"$dir/collect.out"
 grep -q "6 cells: 4 ok, 0 failed, 2 missing" "$dir/collect.out" || fail "collect after a lost shard: $(cat "$dir/collect.out")"
 [ "$(grep -c '^  missing ' "$dir/collect.out")" -eq 2 ] || fail "missing cells not listed"

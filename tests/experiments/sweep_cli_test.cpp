@@ -161,6 +161,9 @@ TEST(SweepCli, SigtermStopsTheCellsAndKeepsWhatFinished) {
   const pid_t pid = start_sparoa({"sweep", (d / "exp.yaml").string(), "--out", out.string(), "-j", "2", "--no-progress"});
   ASSERT_GT(pid, 0);
   ASSERT_GE(wait_for_rows(out / "results.csv", 1), 1u);
+  // A second sweep on the same folder meanwhile is refused, and touches nothing.
+  expect_input_error(run_sparoa({"sweep", (d / "exp.yaml").string(), "--out", out.string(), "--no-progress"}),
+                     "another sparoa sweep");
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);
