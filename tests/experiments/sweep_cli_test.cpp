@@ -256,6 +256,40 @@ TEST(SweepCli, EveryCellCommandWritesTheExpectedColumns) {
   }
 }
 
+// The report script reads what the runner writes: a real sweep of each figure kind the paper
+// files use most, drawn by `sparoa report` (Debian's python3 with matplotlib).
+TEST(SweepCli, ReportDrawsRealSweeps) {
+  const fs::path d = fresh("report");
+  const std::map<std::string, std::string> experiments = {
+      {"speedup",
+       "command: compare\nmatrix:\n  model: [mobilenetv3_small, squeezenet1_1]\nfixed:\n  platform: orin-nano-8gb-15w\n"
+       "  sparsity: 0.5\n  requests: 1\n  oracle: false\n  policies: [cpu-only, gpu-only, heft, greedy-eft, sparoa]\n"
+       "report:\n  figure: speedup\n  paper: \"1.22x-1.31x\"\n"},
+      {"quadrants",
+       "command: inspect\nmatrix:\n  model: [mobilenetv3_small]\n  sparsity: [0, 0.5]\n"
+       "report:\n  figure: quadrants\n  rho: 0.5\n  intensity: 10\n"},
+      {"bars",
+       "command: simulate\nmatrix:\n  model: [mobilenetv3_small]\n  policy: [sparoa, gpu-only]\n  inflight: [1, 2]\nfixed:\n"
+       "  platform: agx-orin-64gb-maxn\n  requests: 10\nreport:\n  figure: bars\n  x: model\n  series: [policy, inflight]\n"
+       "  y: throughput_rps\n  normalise: {policy: sparoa, inflight: \"2\"}\n"},
+  };
+  for (const auto& [name, body] : experiments) {
+    SCOPED_TRACE(name);
+    write(d / (name + ".yaml"), "schema_version: 1\nname: " + name + "\n" + body);
+    const fs::path out = d / name;
+    ASSERT_EQ(run_sparoa({"sweep", (d / (name + ".yaml")).string(), "--out", out.string(), "--no-progress"}).code, 0);
+    const Result r = run_sparoa({"report", out.string()});
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const auto* ext : {".png", ".svg", ".csv"}) EXPECT_TRUE(fs::exists(out / "report" / (name + ext))) << ext;
+    const std::string summary = slurp(out / "report" / "summary.md");
+    EXPECT_NE(summary.find("Ours:"), std::string::npos) << summary;
+    if (name != "quadrants") {
+      EXPECT_NE(summary.find("not fitted on a board"), std::string::npos) << summary;
+    }
+  }
+  EXPECT_NE(slurp(d / "speedup" / "report" / "summary.md").find("Paper: 1.22x-1.31x"), std::string::npos);
+}
+
 TEST(SweepCli, BadExperimentIsOneLine) {
   const fs::path d = fresh("bad");
   write(d / "exp.yaml", "schema_version: 1\nname: bad\ncommand: simulate\nmatrix:\n  model: []\n");
