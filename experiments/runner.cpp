@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -20,6 +19,7 @@
 #include "experiments/invocation.hpp"
 #include "experiments/results.hpp"
 #include "support/atomic_file.hpp"
+#include "support/date.hpp"
 #include "support/error.hpp"
 
 namespace sparoa::experiments {
@@ -30,15 +30,6 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_stop_signal(int) { g_stop = 1; }
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string host_name() {
   char buf[256] = {};
@@ -161,7 +152,7 @@ std::string result_block(const Experiment& e, const CommandSpec& spec, const Run
       if (spec.columns[i] == k) index.push_back(i);
     }
   }
-  const std::string finished = utc_now();
+  const std::string finished = utc_timestamp_now();
   std::string block;
   for (std::size_t row = 0; row < outputs.size(); ++row) {
     std::vector<std::string> f = {r.cell.id, std::to_string(row), std::to_string(outputs.size()), ok ? "ok" : "failed",

@@ -143,6 +143,13 @@ std::vector<std::string> live_jobs(const fs::path& slurm_dir, const std::string&
 }
 
 SlurmSubmission submit_sweep(const Experiment& e, const SlurmOptions& o) {
+  // The script's values first: a bad one is refused before anything is written.
+  if (!o.partition.empty()) script_safe(o.partition, "--partition", true);
+  if (!o.time_limit.empty()) script_safe(o.time_limit, "--time", true);
+  for (const auto& opt : o.sbatch_options) {
+    if (opt.rfind("--", 0) != 0) throw Error("--sbatch-option " + opt, "expected one sbatch option such as --mem=4G");
+    script_safe(opt, "--sbatch-option", false);
+  }
   FolderLock lock(o.out);
   // First: a folder holding another experiment's results is refused before anything is written.
   const auto pending = pending_cells(e, o.out, o.retry_failed);
@@ -176,12 +183,9 @@ SlurmSubmission submit_sweep(const Experiment& e, const SlurmOptions& o) {
   script += fmt::format("#SBATCH --array=0-{}\n", s.tasks - 1);
   script += fmt::format("#SBATCH --output={}\n", sbatch_path((out / "slurm" / fmt::format("submission-{}-task-", n)).string()) + "%a.log");
   script += fmt::format("#SBATCH --ntasks=1\n#SBATCH --cpus-per-task={}\n", std::max(1, o.cpus_per_task));
-  if (!o.partition.empty()) script += "#SBATCH --partition=" + script_safe(o.partition, "--partition", true) + "\n";
-  if (!o.time_limit.empty()) script += "#SBATCH --time=" + script_safe(o.time_limit, "--time", true) + "\n";
-  for (const auto& opt : o.sbatch_options) {
-    if (opt.rfind("--", 0) != 0) throw Error("--sbatch-option " + opt, "expected one sbatch option such as --mem=4G");
-    script += "#SBATCH " + script_safe(opt, "--sbatch-option", false) + "\n";
-  }
+  if (!o.partition.empty()) script += "#SBATCH --partition=" + o.partition + "\n";
+  if (!o.time_limit.empty()) script += "#SBATCH --time=" + o.time_limit + "\n";
+  for (const auto& opt : o.sbatch_options) script += "#SBATCH " + opt + "\n";
   script += fmt::format("# {} cells of {}, submission {}: task I runs the cells at lines I, I+{}, ... of {}\n",
                         pending.size(), e.name, n, s.tasks, cells_file.filename().string());
   script += fmt::format("exec {} sweep {} --base-dir {} --out {} --shard \"$SLURM_ARRAY_TASK_ID/{}\" --cells {} --jobs 1 "

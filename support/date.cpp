@@ -4,13 +4,20 @@
 
 namespace sparoa {
 
-std::string utc_date_today() {
+namespace {
+
+std::string utc_now(const char* format) {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
+
+}  // namespace
+
+std::string utc_date_today() { return utc_now("%Y-%m-%d"); }
+std::string utc_timestamp_now() { return utc_now("%Y-%m-%dT%H:%M:%SZ"); }
 
 }  // namespace sparoa

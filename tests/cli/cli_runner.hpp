@@ -38,10 +38,9 @@ inline fs::path scratch(const std::string& suite) {
   return dir;
 }
 
-inline Result run_sparoa(std::vector<std::string> args, const std::string& suite = "cli_test") {
-  static int counter = 0;
-  const fs::path base = scratch(suite) / ("run" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  const std::string out = base.string() + ".out", err = base.string() + ".err";
+// Starts `sparoa ARGS` with stdout and stderr into the given files; returns its pid, or -1.
+inline pid_t start_sparoa(std::vector<std::string> args, const std::string& out = "/dev/null",
+                          const std::string& err = "/dev/null") {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -51,9 +50,18 @@ inline Result run_sparoa(std::vector<std::string> args, const std::string& suite
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  Result r;
-  if (posix_spawn(&pid, SPAROA_BIN, &actions, nullptr, argv.data(), environ) != 0) return r;
+  const int rc = posix_spawn(&pid, SPAROA_BIN, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+inline Result run_sparoa(std::vector<std::string> args, const std::string& suite = "cli_test") {
+  static int counter = 0;
+  const fs::path base = scratch(suite) / ("run" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  const std::string out = base.string() + ".out", err = base.string() + ".err";
+  Result r;
+  const pid_t pid = start_sparoa(std::move(args), out, err);
+  if (pid < 0) return r;
   int status = 0;
   waitpid(pid, &status, 0);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

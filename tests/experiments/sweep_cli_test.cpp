@@ -69,22 +69,6 @@ std::map<std::string, std::string> numbers_by_cell(const Table& t) {
 
 void write(const fs::path& f, const std::string& text) { std::ofstream(f) << text; }
 
-// Starts `sparoa ARGS` without waiting; output to /dev/null.
-pid_t start_sparoa(std::vector<std::string> args) {
-  args.insert(args.begin(), SPAROA_BIN);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  if (posix_spawn(&pid, SPAROA_BIN, &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
 // Waits until `results` holds at least `rows` rows (bounded by a generous deadline, which
 // only guards against a hang: the test asserts on what it sees, not on time).
 std::size_t wait_for_rows(const fs::path& results, std::size_t rows) {
@@ -305,6 +289,18 @@ TEST(SweepCli, BadExperimentIsOneLine) {
   expect_input_error(run_sparoa({"sweep", (d / "exp3.yaml").string(), "--out", (d / "out2").string()}),
                      "another experiment");
   expect_input_error(run_sparoa({"sweep", "collect", (d / "nowhere").string()}), "not a sweep folder");
+  // Slurm script values are checked before anything is written or submitted.
+  expect_input_error(run_sparoa({"sweep", (d / "exp3.yaml").string(), "--slurm", "--out", (d / "out3").string(),
+                                 "--sbatch-option", "mem=4G"}),
+                     "--sbatch-option mem=4G");
+  expect_input_error(run_sparoa({"sweep", (d / "exp3.yaml").string(), "--slurm", "--out", (d / "out3").string(),
+                                 "--partition", "a b"}),
+                     "--partition 'a b': must be one word");
+  EXPECT_FALSE(fs::exists(d / "out3" / "slurm"));
+  // bench policy: an unknown policy is one line.
+  expect_input_error(run_sparoa({"bench", "policy", "-m", "mobilenetv3_small", "-p", "agx-orin-64gb-maxn", "--policy",
+                                 "tensorrt"}),
+                     "tensorrt");
 }
 
 }  // namespace
