@@ -45,7 +45,8 @@ void add_inspect_command(CLI::App& app) {
       options.input_shapes[name] = shape;
     }
     // A file as given (its batch dimension left symbolic unless bound); otherwise a zoo name.
-    const bool file = std::filesystem::exists(args->model);
+    std::error_code ec;
+    const bool file = std::filesystem::exists(args->model, ec);
     if (file && args->sparsity > 0) throw Error("--sparsity", "applies to zoo models; prune the file's weights instead");
     ModelSource zoo{args->model, args->sparsity, args->batch.value_or(1), args->zoo_dir, args->input_shapes};
     const graph::Graph g = file ? graph::import_onnx(args->model, options) : load_model(zoo);

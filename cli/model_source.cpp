@@ -8,7 +8,8 @@ namespace sparoa::cli {
 
 graph::Graph load_model(const ModelSource& source) {
   std::filesystem::path path = source.model;
-  if (!std::filesystem::exists(path)) {
+  std::error_code ec;  // a name too long is not a file either: no exception
+  if (!std::filesystem::exists(path, ec)) {
     if (!graph::zoo::is_zoo_name(source.model)) {
       std::string names;
       for (const auto& m : graph::zoo::models()) names += (names.empty() ? "" : ", ") + m.name;

@@ -18,6 +18,13 @@ add_library(sparoa_dnnl INTERFACE)
 target_include_directories(sparoa_dnnl INTERFACE ${DNNL_INCLUDE_DIR})
 target_link_libraries(sparoa_dnnl INTERFACE ${DNNL_LIBRARY})
 find_package(PkgConfig REQUIRED)
+# libyaml (the C parser) checks every YAML file before yaml-cpp parses it (support/yaml_load.hpp).
+# Found by path, not pkg-config, so that the aarch64 cross build finds the arm64 one.
+find_path(SPAROA_LIBYAML_INCLUDE_DIR yaml.h REQUIRED)
+find_library(SPAROA_LIBYAML_LIBRARY yaml REQUIRED)
+add_library(sparoa_libyaml INTERFACE)
+target_include_directories(sparoa_libyaml INTERFACE ${SPAROA_LIBYAML_INCLUDE_DIR})
+target_link_libraries(sparoa_libyaml INTERFACE ${SPAROA_LIBYAML_LIBRARY})
 find_package(Threads REQUIRED)
 
 set(SPAROA_HAVE_SIMGRID OFF)

@@ -9,6 +9,8 @@
 
 #include "platforms/perturb.hpp"
 #include "support/error.hpp"
+#include "support/read_file.hpp"
+#include "support/yaml_load.hpp"
 #include "support/sha256.hpp"
 
 namespace sparoa::experiments {
@@ -79,12 +81,7 @@ void check_value(const KeySpec& k, const std::string& v, const std::string& wher
 
 Experiment parse_experiment(const std::string& text, const fs::path& file) {
   const std::string f = file.string();
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw Error(f, std::string("not valid YAML: ") + e.what());
-  }
+  const YAML::Node root = load_yaml(text, f);
   if (!root.IsMap()) throw Error(f, "expected a mapping of keys (name, command, matrix, fixed, metrics, report)");
   Experiment e;
   e.file = file;
@@ -186,11 +183,7 @@ Experiment parse_experiment(const std::string& text, const fs::path& file) {
 }
 
 Experiment read_experiment(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string(), "cannot read the experiment file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_experiment(ss.str(), file);
+  return parse_experiment(read_text_file(file, kMaxYamlBytes, "experiment file"), file);
 }
 
 const std::string& Cell::get(const std::string& key) const {

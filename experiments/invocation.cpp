@@ -35,7 +35,8 @@ Invocation build_invocation(const Experiment& e, const Cell& c, const fs::path& 
   std::string inputs;  // "key=sha256\n" for each file read
   auto resolve_file = [&](const std::string& key, const std::string& v) {
     const fs::path p = fs::path(v).is_absolute() ? fs::path(v) : e.dir / v;
-    if (!fs::is_regular_file(p)) throw Error(e.file.string() + ": " + key, "no file " + p.string());
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) throw Error(e.file.string() + ": " + key, "no file " + p.string());
     inputs += key + "=" + sha256_file_hex(p) + "\n";
     return fs::absolute(p).lexically_normal().string();
   };

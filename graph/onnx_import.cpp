@@ -172,6 +172,36 @@ void check_structure(onnx::GraphProto& g, const std::string& origin) {
   }
 }
 
+[[noreturn]] void too_many_operators(const std::string& origin, std::size_t nodes) {
+  fail(origin, "has " + std::to_string(nodes) + " operators, more than the limit of " + std::to_string(kMaxOperators));
+}
+
+// Refuses a tensor of more than kMaxTensorElements elements (the product saturates, never overflows).
+void check_elements(const std::string& origin, const std::string& who, const Shape& shape) {
+  std::int64_t n = 1;
+  for (const std::int64_t d : shape) {
+    if (d <= 0) return;  // empty, or symbolic (checked elsewhere)
+    n = d > kMaxTensorElements / n ? kMaxTensorElements + 1 : n * d;
+  }
+  if (n > kMaxTensorElements) {
+    std::string dims;
+    for (const std::int64_t d : shape) dims += (dims.empty() ? "" : "x") + std::to_string(d);
+    fail(origin, who + " has shape " + dims + ": more than the limit of " + std::to_string(kMaxTensorElements) +
+                     " elements per tensor");
+  }
+}
+
+// A graph input whose declared static dimensions already exceed the limit.
+void check_declared_size(const std::string& origin, const onnx::ValueInfoProto& in) {
+  if (!in.type().has_tensor_type() || !in.type().tensor_type().has_shape()) return;
+  Shape s;
+  for (const auto& d : in.type().tensor_type().shape().dim()) {
+    if (!d.has_dim_value()) return;
+    s.push_back(d.dim_value());
+  }
+  check_elements(origin, "graph input '" + in.name() + "'", s);
+}
+
 std::string describe_dim(const onnx::TensorShapeProto_Dimension& d) {
   if (d.has_dim_param() && !d.dim_param().empty()) return "'" + d.dim_param() + "'";
   return "?";
@@ -585,7 +615,7 @@ Graph with_origin(const std::string& origin, const std::function<Graph()>& impor
 }  // namespace
 
 Graph import_onnx_bytes(std::string_view bytes, const std::string& origin, const ImportOptions& options) {
-  return with_origin(origin, [&] { return import_model(Source{bytes, nullptr}, origin, options); });
+  return with_origin(origin, [&] { return import_model(Source{bytes, nullptr, {}}, origin, options); });
 }
 
 namespace {
@@ -600,6 +630,7 @@ Graph import_model(const Source& source, const std::string& origin, const Import
   // (A detached thread could outlive `bytes` on an early error; the future's destructor waits.)
   std::future<std::string> hash = std::async(std::launch::async, [bytes] { return sha256_hex(bytes); });
   const std::optional<detail::StrippedModel> stripped = detail::strip_initializer_data(bytes, kStripMinBytes);
+  if (stripped && stripped->nodes > kMaxOperators) too_many_operators(origin, stripped->nodes);
   const std::string_view to_parse = stripped ? std::string_view(stripped->bytes) : bytes;
   onnx::ModelProto model;
   {
@@ -611,6 +642,11 @@ Graph import_model(const Source& source, const std::string& origin, const Import
     }
   }
   if (!model.has_graph()) fail(origin, "not an ONNX model: it has no graph");
+  // (A model the wire walk could not read was not counted above.)
+  if (static_cast<std::size_t>(model.graph().node_size()) > kMaxOperators) {
+    too_many_operators(origin, static_cast<std::size_t>(model.graph().node_size()));
+  }
+  for (const auto& in : model.graph().input()) check_declared_size(origin, in);
   const std::int64_t opset = default_opset(model, origin);
   onnx::GraphProto& gp = *model.mutable_graph();
   std::map<std::string, MappedFile> external_files;
@@ -667,6 +703,7 @@ Graph import_model(const Source& source, const std::string& origin, const Import
     if (initializer_names.count(in.name())) continue;
     Tensor t{in.name(), static_cast<DType>(in.type().tensor_type().elem_type()), shape_of(&in.type()),
              TensorRole::input, nullptr};
+    check_elements(origin, "graph input '" + t.name + "'", t.shape);  // with the batch bound
     g.add_tensor(std::move(t));
   }
   static const std::optional<detail::RawSlice> kNotStripped;
@@ -682,6 +719,7 @@ Graph import_model(const Source& source, const std::string& origin, const Import
     for (auto d : t.shape) {
       if (d < 0) fail(origin, "initializer '" + t.name + "' has a negative dimension");
     }
+    check_elements(origin, "initializer '" + t.name + "'", t.shape);
     const auto ext = external.find(init.name());
     t.data = ext != external.end() ? ext->second : tensor_data(init, t, origin, slice, source);
     g.add_tensor(std::move(t));
@@ -701,6 +739,7 @@ Graph import_model(const Source& source, const std::string& origin, const Import
                            " (axis " + std::to_string(i) + ") after shape inference: bind the input shapes with --batch or --input-shape");
         }
       }
+      check_elements(origin, who, s);
       g.add_tensor(Tensor{out, static_cast<DType>(it->second->tensor_type().elem_type()), std::move(s),
                           TensorRole::activation, nullptr});
     }

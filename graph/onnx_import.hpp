@@ -1,6 +1,7 @@
 #pragma once
 // ONNX import: parse, check, bind symbolic dimensions, infer shapes, fold shape subgraphs
 // to constants, reject what we cannot run, and return a finalized Graph with features.
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -28,6 +29,11 @@ std::pair<std::string, Shape> parse_input_shape(std::string_view arg);
 // Lowest and highest default-domain opset we accept (ONNX 1.12's checker stops at 17).
 inline constexpr std::int64_t kMinOpset = 11;
 inline constexpr std::int64_t kMaxOpset = 17;
+
+// Limits on what the importer takes (README "Limits"): beyond them a model is refused with
+// an error naming the limit, before protobuf or ONNX allocate for it.
+inline constexpr std::size_t kMaxOperators = 200'000;                       // nodes of the graph
+inline constexpr std::int64_t kMaxTensorElements = std::int64_t(1) << 32;  // any one tensor
 
 // Operator types the importer accepts as run-time operators, sorted.
 const std::vector<std::string>& supported_operator_types();

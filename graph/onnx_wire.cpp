@@ -7,6 +7,7 @@ namespace {
 
 // Field numbers of onnx.proto (ONNX 1.12) that the walk needs.
 constexpr std::uint32_t kModelGraph = 7;         // ModelProto.graph
+constexpr std::uint32_t kGraphNode = 1;          // GraphProto.node
 constexpr std::uint32_t kGraphInitializer = 5;   // GraphProto.initializer
 constexpr std::uint32_t kTensorDataType = 2;     // TensorProto.data_type
 constexpr std::uint32_t kTensorRawData = 9;      // TensorProto.raw_data
@@ -135,11 +136,12 @@ bool strip_tensor(std::string_view in, std::size_t base, std::size_t min_size, s
 }
 
 bool strip_graph(std::string_view in, std::size_t base, std::size_t min_size, std::string& out,
-                 std::vector<std::optional<RawSlice>>& slices) {
+                 std::vector<std::optional<RawSlice>>& slices, std::size_t& nodes) {
   Reader r(in, base);
   while (!r.done()) {
     const auto f = r.field();
     if (!f) return false;
+    if (f->number == kGraphNode && f->type == kLengthDelimited) ++nodes;
     if (f->number == kGraphInitializer && f->type == kLengthDelimited) {
       std::string tensor;
       std::optional<RawSlice> slice;
@@ -165,7 +167,9 @@ std::optional<StrippedModel> strip_initializer_data(std::string_view model, std:
     if (f->number == kModelGraph && f->type == kLengthDelimited) {
       if (++graphs > 1) return std::nullopt;  // protobuf would merge them: let it
       std::string graph;
-      if (!strip_graph(f->payload, f->payload_pos, min_size, graph, result.initializer_data)) return std::nullopt;
+      if (!strip_graph(f->payload, f->payload_pos, min_size, graph, result.initializer_data, result.nodes)) {
+        return std::nullopt;
+      }
       put_length_delimited(result.bytes, kModelGraph, graph);
     } else {
       result.bytes.append(f->whole);

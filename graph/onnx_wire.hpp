@@ -22,6 +22,9 @@ struct StrippedModel {
   std::string bytes;
   // Per graph initializer, in order: where its real raw_data is, or nullopt if kept.
   std::vector<std::optional<RawSlice>> initializer_data;
+  // GraphProto.node entries of the main graph, counted before anything is parsed, so that an
+  // oversized model is refused before protobuf allocates its nodes.
+  std::size_t nodes = 0;
 };
 
 // Strips the raw_data of floating-point graph initializers of at least `min_size` bytes

@@ -18,6 +18,8 @@
 #include "graph/graph.hpp"
 #include "support/atomic_file.hpp"
 #include "support/error.hpp"
+#include "support/read_file.hpp"
+#include "support/yaml_load.hpp"
 #include "support/yaml_text.hpp"
 
 namespace sparoa::graph {
@@ -213,16 +215,7 @@ std::vector<std::string> kernels_for(const Graph& g, const std::string& op_name)
 }
 
 Schedule parse_schedule(const std::string& yaml_text, const std::string& origin) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(yaml_text);
-  } catch (const YAML::Exception& e) {
-    std::string at;
-    if (!e.mark.is_null()) {
-      at = " at line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1);
-    }
-    throw Error(origin, "malformed YAML" + at + ": " + e.msg);
-  }
+  const std::vector<YAML::Node> documents = load_yaml_all(yaml_text, origin);  // limits, libyaml
   if (documents.empty() || documents.front().IsNull()) {
     throw Error(origin, "empty schedule: expected a mapping with schema_version, model, platform, batch, entries");
   }
@@ -240,12 +233,7 @@ Schedule parse_schedule(const std::string& yaml_text, const std::string& origin)
 }
 
 Schedule read_schedule(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string(), std::string("cannot read schedule: ") + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(path.string(), "cannot read schedule: read error");
-  return parse_schedule(text.str(), path.string());
+  return parse_schedule(read_text_file(path, kMaxYamlBytes, "schedule"), path.string());
 }
 
 std::string schedule_to_yaml(const Schedule& s) {

@@ -47,7 +47,8 @@ ArrivalSpec parse_arrivals(const std::string& text) {
   }
   spec.kind = ArrivalSpec::Kind::file;
   spec.file = text;
-  if (!std::filesystem::is_regular_file(spec.file)) {
+  std::error_code ec;  // a name too long or unreadable is "not an existing file", not an exception
+  if (!std::filesystem::is_regular_file(spec.file, ec)) {
     throw Error("--arrivals", "'" + text + "' is neither closed, closed:C, poisson:RATE nor an existing file");
   }
   return spec;

@@ -545,11 +545,13 @@ CalibrationResult calibrate(const Platform& base, const std::vector<Profile>& pr
                                           "at least {} are needed to fit it (profile memory-bound operators with --corun)",
                                           key, memory_bound, rows.size(), o.min_rows));
     }
+    // The binding as a plain reference: clang 14 (the fuzz build) cannot capture a structured binding.
+    const auto& corun_rows = rows;
     auto sse = [&](double k) {
       double s = 0;
-      for (std::size_t i = 0; i < rows.size(); ++i) {
+      for (std::size_t i = 0; i < corun_rows.size(); ++i) {
         const double pred = terms[i][0] + std::max(terms[i][1], (1 + k) * terms[i][2]);
-        const double r = pred / (rows[i]->row->median_us * 1e-6) - 1;
+        const double r = pred / (corun_rows[i]->row->median_us * 1e-6) - 1;
         s += r * r;
       }
       return s;

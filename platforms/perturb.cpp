@@ -50,7 +50,10 @@ void perturb_platform(Platform& p, const std::string& spec, const std::string& w
   const auto items = parse_spec(spec, where);
   if (items.empty()) return;
   std::string notes;
-  for (const auto& [key, factor] : items) {
+  for (const auto& item : items) {
+    // Plain names, not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const std::string& key = item.first;
+    const double factor = item.second;
     int capped = 0;
     auto scale_efficiency = [&](const std::string& kind) {
       for (auto& e : p.cost_model.entries) {

@@ -20,6 +20,8 @@
 
 #include "platforms/op_class.hpp"
 #include "support/error.hpp"
+#include "support/read_file.hpp"
+#include "support/yaml_load.hpp"
 #include "support/text.hpp"
 #include "support/yaml_text.hpp"
 #include "support/sha256.hpp"
@@ -986,16 +988,7 @@ class Validator {
 void validate_platform(const Platform& p) { Validator(p, nullptr).run(); }
 
 Platform parse_platform(const std::string& yaml_text, const std::string& origin) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(yaml_text);
-  } catch (const YAML::Exception& e) {
-    std::string where;
-    if (!e.mark.is_null()) {
-      where = " at line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1);
-    }
-    throw Error(origin, "malformed YAML" + where + ": " + e.msg);
-  }
+  const std::vector<YAML::Node> documents = load_yaml_all(yaml_text, origin);  // limits, libyaml
   if (documents.empty() || documents.front().IsNull()) {
     throw Error(origin, "empty platform file: expected a mapping with schema_version, name, power_mode, provenance, "
                         "memory_domains, devices, power_modes, cost_model");
@@ -1023,12 +1016,7 @@ Platform parse_platform(const std::string& yaml_text, const std::string& origin)
 Platform read_platform(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(path.string(), "is a directory, not a platform file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string(), std::string("cannot read platform: ") + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(path.string(), "cannot read platform: read error");
-  return parse_platform(text.str(), path.string());
+  return parse_platform(read_text_file(path, kMaxYamlBytes, "platform file"), path.string());
 }
 
 // ---------------------------------------------------------------------------------------

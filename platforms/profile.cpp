@@ -12,6 +12,7 @@
 #include "platforms/op_class.hpp"
 #include "support/atomic_file.hpp"
 #include "support/error.hpp"
+#include "support/read_file.hpp"
 #include "support/sha256.hpp"
 
 namespace sparoa::platforms {
@@ -233,11 +234,7 @@ Profile parse_profile_csv(const std::string& text, const std::string& origin) {
 }
 
 Profile read_profile_csv(const std::filesystem::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(path.string(), "cannot open the profile");
-  std::ostringstream s;
-  s << f.rdbuf();
-  return parse_profile_csv(s.str(), path.string());
+  return parse_profile_csv(read_text_file(path, kMaxTextInputBytes, "profile"), path.string());
 }
 
 }  // namespace sparoa::platforms

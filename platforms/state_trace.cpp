@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "support/error.hpp"
+#include "support/read_file.hpp"
 #include "support/text.hpp"
 
 namespace sparoa::platforms {
@@ -105,11 +106,7 @@ StateTrace parse_state_trace(const std::string& text, const std::string& origin,
 }
 
 StateTrace read_state_trace(const std::filesystem::path& path, const platforms::Platform& p) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string(), "cannot open the state trace");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_state_trace(text.str(), path.string(), p);
+  return parse_state_trace(read_text_file(path, kMaxTextInputBytes, "state trace"), path.string(), p);
 }
 
 }  // namespace sparoa::platforms

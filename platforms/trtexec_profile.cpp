@@ -11,6 +11,7 @@
 #include "platforms/cost_model.hpp"
 #include "platforms/op_class.hpp"
 #include "support/error.hpp"
+#include "support/read_file.hpp"
 
 namespace sparoa::platforms {
 
@@ -22,11 +23,10 @@ double TrtProfile::average_total_ms() const {
 
 TrtProfile read_trtexec_profile(const std::filesystem::path& path) {
   const std::string origin = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(origin, "cannot be read");
+  const std::string text = read_text_file(path, kMaxTextInputBytes, "trtexec profile");
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     std::string what = e.what();
     throw Error(origin, "not JSON (" + what.substr(what.find(' ') + 1) + ")");

@@ -41,7 +41,7 @@ fi
 packages=(
   libdnnl-dev:arm64 libdnnl2:arm64 libonnx-dev:arm64 libonnx1:arm64 libonnxifi:arm64
   libprotobuf-dev:arm64 libprotobuf32:arm64 libprotobuf-lite32:arm64
-  libyaml-cpp-dev:arm64 libyaml-cpp0.7:arm64 libssl-dev:arm64 libssl3:arm64
+  libyaml-cpp-dev:arm64 libyaml-cpp0.7:arm64 libyaml-dev:arm64 libyaml-0-2:arm64 libssl-dev:arm64 libssl3:arm64
   libfmt-dev:arm64 libfmt9:arm64 zlib1g:arm64 zlib1g-dev:arm64 libboost1.74-dev:arm64
   libeigen3-dev libcli11-dev nlohmann-json3-dev
 )

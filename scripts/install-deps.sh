@@ -10,11 +10,12 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libsimgrid-dev libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler
-  libyaml-cpp-dev libeigen3-dev libboost-graph-dev libssl-dev
+  libyaml-cpp-dev libyaml-dev libeigen3-dev libboost-graph-dev libssl-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-onnx python3-numpy python3-matplotlib python3-yaml
   g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
+  clang-14 libclang-rt-14-dev
 )
 slurm_packages=(slurmctld slurmd slurm-client munge)
 

@@ -197,8 +197,9 @@ std::vector<StateSample> read_state_csv(const std::filesystem::path& path) {
 Trace read_trace_files(const std::filesystem::path& records_csv) {
   const TraceFiles files = trace_files(records_csv);
   Trace trace = read_trace_csv(files.records);
-  if (std::filesystem::exists(files.power)) trace.power = read_power_csv(files.power);
-  if (std::filesystem::exists(files.state)) trace.state = read_state_csv(files.state);
+  std::error_code ec;
+  if (std::filesystem::exists(files.power, ec)) trace.power = read_power_csv(files.power);
+  if (std::filesystem::exists(files.state, ec)) trace.state = read_state_csv(files.state);
   std::set<std::string> runs;
   for (const Record& r : trace.records) runs.insert(r.run_id);
   if (!runs.empty()) {

@@ -55,12 +55,9 @@ inline pid_t start_sparoa(std::vector<std::string> args, const std::string& out 
   return rc == 0 ? pid : -1;
 }
 
-inline Result run_sparoa(std::vector<std::string> args, const std::string& suite = "cli_test") {
-  static int counter = 0;
-  const fs::path base = scratch(suite) / ("run" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  const std::string out = base.string() + ".out", err = base.string() + ".err";
+// Waits for `pid` and collects its exit code (128 + signal when killed) and output files.
+inline Result collect(pid_t pid, const std::string& out, const std::string& err) {
   Result r;
-  const pid_t pid = start_sparoa(std::move(args), out, err);
   if (pid < 0) return r;
   int status = 0;
   waitpid(pid, &status, 0);
@@ -70,6 +67,14 @@ inline Result run_sparoa(std::vector<std::string> args, const std::string& suite
   fs::remove(out);
   fs::remove(err);
   return r;
+}
+
+inline Result run_sparoa(std::vector<std::string> args, const std::string& suite = "cli_test") {
+  static int counter = 0;
+  const fs::path base = scratch(suite) / ("run" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  const std::string out = base.string() + ".out", err = base.string() + ".err";
+  const pid_t pid = start_sparoa(std::move(args), out, err);
+  return collect(pid, out, err);
 }
 
 // One clear line on stderr, exit code 1.

@@ -137,7 +137,7 @@ TEST(TrainCli, LabelsTrainsEvaluatesAndThePredictorDrivesSchedules) {
       {"models: [resnet18]\nplatforms: [orin-nano-8gb-15w]\nsparsity: [1.5]\n", "outside [0, 1)"},
       {"models: [resnet18]\nplatforms: [orin-nano-8gb-15w]\nstates: [\"gpu-busy:2\"]\n", "gpu-busy:2"},
       {"models: [resnet99]\nplatforms: [orin-nano-8gb-15w]\n", "resnet99"},
-      {"models: [resnet18\n", "not valid YAML"},
+      {"models: [resnet18\n", "malformed YAML at line 2"},
   };
   for (const auto& [text, want] : bad) {
     const fs::path f = dir() / "bad-train.yaml";

@@ -110,7 +110,7 @@ TEST(TrainRlCli, BadConfigsAndAgentsGiveOneLineAndExitOne) {
       {"stages:\n  - {steps: 100, models: [squeezenet1_1], platforms: [host-2core-1lane, h100-server], states: [idle]}\n"
        "  - {steps: 50, models: [squeezenet1_1], platforms: [orin-nano-8gb-15w], states: [idle]}\n",
        "must exceed"},
-      {"stages: [1, 2\n", "not valid YAML"},
+      {"stages: [1, 2\n", "malformed YAML at line 2"},
   };
   for (const auto& [text, want] : cases) {
     const Result r = train(text);
