@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# README command (2): install what is missing, build, and run every test: the Release build
-# (all tests, the large zoo models included), an ASan+UBSan build (all tests but the large
-# models and the long learning runs below), and the board build cross-compiled for aarch64. Prints how long each step took; exits
-# non-zero on any failure.
+# README command (2): install what is missing, build, and run every test once under the
+# strictest build that can afford it: an ASan+UBSan build runs every test but the large models
+# and the long learning runs, which the Release build runs; a clang build fuzzes every loader
+# for a few seconds each; a ThreadSanitizer build runs the replay and online engines' tests and
+# the RL workers'; the board build is cross-compiled for aarch64. Prints how long each step
+# took; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -22,7 +24,7 @@ mkdir -p build build-asan
 # its unit here; the default build (scripts/build.sh without these flags, as users and boards
 # build) compiles every file on its own and shows it.
 step "build (Release)" scripts/build.sh build -DSPAROA_CONFORMANCE_TESTS=ON -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8
-step "tests (Release)" ctest --test-dir build -j"$jobs" --output-on-failure --timeout 900
+
 step "build (ASan+UBSan)" scripts/build.sh build-asan -DSPAROA_SANITIZE=ON -DSPAROA_CONFORMANCE_TESTS=ON -DSPAROA_WITH_CUDA=OFF \
   -DSPAROA_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
   -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8
@@ -37,6 +39,32 @@ step "build (ASan+UBSan)" scripts/build.sh build-asan -DSPAROA_SANITIZE=ON -DSPA
 asan_skip='^(slurm_sweep|report_py|DemoCli\.|TrainCli\.|TrainRlCli\.TrainsAnAgent|SacInSimulator\.LearnsTheKnownBestPlacement|ThresholdPredictor\.Learns|Oracle\.UnprunedExhaustive|Zoo/EveryZooModelOnHardware\..*"resnet18")'
 step "tests (ASan+UBSan)" env SPAROA_SKIP_LARGE_MODELS=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -E "$asan_skip"
+# The Release build runs what the sanitizer run leaves out: those tests and every test of the
+# large zoo models (VGG-16, ResNet-50, BERT-small), whose names carry the model's name.
+step "tests (Release: large models, long runs)" ctest --test-dir build -j"$jobs" --output-on-failure --timeout 900 \
+  -R "$asan_skip|\"(vgg16|resnet50|bert_small)\""
+
+# Every loader fuzzed for 5 s (fuzz/README.md): a crash, leak, hang or allocation over 1 GiB
+# fails the run. The long campaigns are scripts/fuzz.sh with a longer -t.
+step "fuzz (clang, 5 s per target)" scripts/fuzz.sh -t 5 -j "$jobs" -o build-fuzz/ci-run
+
+# ThreadSanitizer on the threaded parts: the replay and online engines (lane threads, their
+# queues and condition variables) and the RL training with parallel rollout workers.
+# tests/tsan.supp suppresses OpenMP only (Debian's libgomp is not TSan-instrumented).
+tsan_tests=(tests/hw/engine/replay_test tests/hw/engine/online_engine_test tests/policies/rl_sim_test)
+step "build (TSan)" scripts/build.sh build-tsan --target replay_test online_engine_test rl_sim_test \
+  -DSPAROA_TSAN=ON -DSPAROA_WITH_CUDA=OFF -DSPAROA_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8
+run_tsan() {
+  local status=0
+  for t in "${tsan_tests[@]}"; do
+    # (the SAC learning test is a long single-threaded run: the determinism test covers the workers)
+    TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" "build-tsan/$t" \
+      --gtest_filter=-SacInSimulator.LearnsTheKnownBestPlacement || status=1
+  done
+  return $status
+}
+step "tests (TSan)" run_tsan
 
 # The board build (no SimGrid, CPU kernels, no CUDA) cross-compiled for aarch64 with Debian's
 # cross compiler and arm64 packages, unoptimised: it must compile and link there.
