@@ -39,7 +39,8 @@ if [[ ! -f $build/build.ninja ]]; then
   mkdir -p "$build"
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DSPAROA_FUZZ=ON -DSPAROA_WITH_SIMGRID=OFF -DSPAROA_WITH_CUDA=OFF \
-    -DSPAROA_BUILD_TESTS=OFF -DSPAROA_BUILD_BENCHMARKS=OFF >"$build.configure.log" 2>&1 \
+    -DSPAROA_BUILD_TESTS=OFF -DSPAROA_BUILD_BENCHMARKS=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 \
+    >"$build.configure.log" 2>&1 \
     || { cat "$build.configure.log" >&2; exit 2; }
 fi
 cmake --build "$build" --target fuzz_targets -j"$(nproc)"

@@ -35,8 +35,10 @@ step "build (ASan+UBSan)" scripts/build.sh build-asan -DSPAROA_SANITIZE=ON -DSPA
 # stay covered here by shorter tests (SAC determinism and checkpoints, predictor round trip,
 # pruned oracle, the other models). The local-Slurm sweep and the report script's Python
 # tests run once, in Release: the sweep runner's code they use is under the sanitizers in
-# sweep_cli_test.
-asan_skip='^(slurm_sweep|report_py|DemoCli\.|TrainCli\.|TrainRlCli\.TrainsAnAgent|SacInSimulator\.LearnsTheKnownBestPlacement|ThresholdPredictor\.Learns|Oracle\.UnprunedExhaustive|Zoo/EveryZooModelOnHardware\..*"resnet18")'
+# sweep_cli_test. So do the kill tests of crash_safe_output_test (they test what a SIGKILL
+# leaves on disk, not memory; their commands run under ASan in their own tests) and the batch
+# tuning search (many simulations of code the simulate and compare tests cover).
+asan_skip='^(slurm_sweep|report_py|DemoCli\.|TrainCli\.|TrainRlCli\.TrainsAnAgent|SacInSimulator\.LearnsTheKnownBestPlacement|ThresholdPredictor\.Learns|Oracle\.UnprunedExhaustive|Zoo/EveryZooModelOnHardware\..*"resnet18"|CrashSafeOutputs\.|TuneCli\.)'
 step "tests (ASan+UBSan)" env SPAROA_SKIP_LARGE_MODELS=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -j"$jobs" --output-on-failure --timeout 900 -E "$asan_skip"
 # The Release build runs what the sanitizer run leaves out: those tests and every test of the
