@@ -60,13 +60,11 @@ std::string key_names(const CommandSpec& c) {
   return s;
 }
 
-// A mapping's key as text; a key given twice is an error (yaml-cpp keeps both silently).
+// A mapping's key as text (a key given twice never gets here: load_yaml refuses it).
 // `prefix` names the mapping in messages: "FILE: ", "FILE: matrix.", "FILE: fixed.".
-std::string key_of(const YAML::const_iterator::value_type& kv, const std::string& prefix, std::set<std::string>& seen) {
+std::string key_of(const YAML::const_iterator::value_type& kv, const std::string& prefix) {
   if (!kv.first.IsScalar()) throw Error(prefix + "?", "expected a key name, not a list or mapping");
-  const std::string key = kv.first.Scalar();
-  if (!seen.insert(key).second) throw Error(prefix + key, "given twice");
-  return key;
+  return kv.first.Scalar();
 }
 
 void check_value(const KeySpec& k, const std::string& v, const std::string& where) {
@@ -90,9 +88,8 @@ Experiment parse_experiment(const std::string& text, const fs::path& file) {
   e.sha256 = sha256_hex(text);
   static const std::set<std::string> top = {"schema_version", "name", "description", "command", "matrix",
                                             "fixed", "metrics", "report"};
-  std::set<std::string> top_seen;
   for (const auto& kv : root) {
-    const std::string key = key_of(kv, f + ": ", top_seen);
+    const std::string key = key_of(kv, f + ": ");
     if (!top.count(key)) {
       throw Error(f + ": " + key, "unknown key (expected schema_version, name, description, command, matrix, fixed, "
                                   "metrics, report)");
@@ -119,9 +116,8 @@ Experiment parse_experiment(const std::string& text, const fs::path& file) {
   if (!matrix || !matrix.IsMap() || matrix.size() == 0) {
     throw Error(f + ": matrix", "expected a mapping of factors to lists of levels (at least one factor)");
   }
-  std::set<std::string> matrix_seen;
   for (const auto& kv : matrix) {
-    const std::string key = key_of(kv, f + ": matrix.", matrix_seen);
+    const std::string key = key_of(kv, f + ": matrix.");
     const std::string where = f + ": matrix." + key;
     const KeySpec* k = find_key(spec, key);
     if (!k) throw Error(where, fmt::format("command {} takes no key '{}' (it takes: {})", e.command, key, key_names(spec)));
@@ -145,9 +141,8 @@ Experiment parse_experiment(const std::string& text, const fs::path& file) {
   }
   if (const YAML::Node fixed = root["fixed"]) {
     if (!fixed.IsMap()) throw Error(f + ": fixed", "expected a mapping of keys to values");
-    std::set<std::string> fixed_seen;
     for (const auto& kv : fixed) {
-      const std::string key = key_of(kv, f + ": fixed.", fixed_seen);
+      const std::string key = key_of(kv, f + ": fixed.");
       const std::string where = f + ": fixed." + key;
       const KeySpec* k = find_key(spec, key);
       if (!k) throw Error(where, fmt::format("command {} takes no key '{}' (it takes: {})", e.command, key, key_names(spec)));

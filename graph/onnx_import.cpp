@@ -26,6 +26,7 @@
 #include <unordered_set>
 
 #include "graph/onnx_constant_folding.hpp"
+#include "graph/onnx_inference_guards.hpp"
 #include "graph/onnx_wire.hpp"
 #include "support/error.hpp"
 #include "support/sha256.hpp"
@@ -185,7 +186,10 @@ void check_elements(const std::string& origin, const std::string& who, const Sha
   }
   if (n > kMaxTensorElements) {
     std::string dims;
-    for (const std::int64_t d : shape) dims += (dims.empty() ? "" : "x") + std::to_string(d);
+    for (const std::int64_t d : shape) {
+      if (!dims.empty()) dims += 'x';
+      dims += std::to_string(d);
+    }
     fail(origin, who + " has shape " + dims + ": more than the limit of " + std::to_string(kMaxTensorElements) +
                      " elements per tensor");
   }
@@ -306,6 +310,7 @@ TypeMap collect_types(const onnx::GraphProto& g) {
 }
 
 void infer_shapes(onnx::ModelProto& model, const std::string& origin) {
+  detail::install_onnx_inference_guards();
   try {
     // No data propagation: our folding loop computes the same values once shapes are bound,
     // and ONNX 1.12's propagation crashes on some inputs (a Slice with step INT64_MAX).

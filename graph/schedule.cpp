@@ -94,10 +94,10 @@ class Reader {
     return path.empty() ? key : path + "." + key;
   }
 
-  // Rejects unknown, duplicate and non-scalar keys: a typo must never be silently ignored.
+  // Rejects unknown and non-scalar keys: a typo must never be silently ignored. (A key given
+  // twice never gets here: load_yaml refuses it.)
   void check_keys(const YAML::Node& map, const std::string& path,
                   std::initializer_list<std::string_view> allowed) const {
-    std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
       const YAML::Node key = it->first;
       if (!key.IsScalar()) fail(path, key, "keys must be plain names, not " + yaml_describe(key));
@@ -107,7 +107,6 @@ class Reader {
         for (auto a : allowed) expected += (expected.empty() ? "" : ", ") + std::string(a);
         fail(join(path, name), key, "unknown key '" + name + "' (expected: " + expected + ")");
       }
-      if (!seen.insert(name).second) fail(join(path, name), key, "duplicate key '" + name + "'");
     }
   }
 

@@ -272,20 +272,18 @@ class Reader {
     return path.empty() ? key : path + "." + key;
   }
 
-  // Rejects unknown, duplicate and non-scalar keys, and says so specially when a known
-  // quantity is written without its unit or with another one: a platform number whose unit
-  // is guessed is worse than none.
+  // Rejects unknown and non-scalar keys, and says so specially when a known quantity is
+  // written without its unit or with another one: a platform number whose unit is guessed is
+  // worse than none. (A key given twice never gets here: load_yaml refuses it.)
   void check_keys(const YAML::Node& map, const std::string& path,
                   std::initializer_list<std::string_view> allowed) const {
     note(path, map);
-    std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
       const YAML::Node key = it->first;
       if (!key.IsScalar()) fail(path, key, "keys must be plain names, not " + yaml_describe(key));
       const std::string& name = key.Scalar();
       const bool known = std::find(allowed.begin(), allowed.end(), name) != allowed.end();
       if (!known) unknown_key(key, name, path, allowed);
-      if (!seen.insert(name).second) fail(join(path, name), key, "duplicate key '" + name + "'");
     }
   }
 

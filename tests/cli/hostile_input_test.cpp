@@ -258,6 +258,15 @@ TEST(HostileOnnx, GarbageAndTruncatedModelsAreRefused) {
                      "not an ONNX model");
 }
 
+// Found by fuzz/: ONNX 1.12's Conv inference dereferences null when the weight's rank is not
+// the input's. The guard refuses it before ONNX reads it; the crashing file is replayed as
+// it was found, through the command a user would run.
+TEST(HostileOnnx, ModelThatCrashedOnnxShapeInferenceIsRefused) {
+  const fs::path found = fs::path(SPAROA_SOURCE_DIR) / "fuzz/regressions/onnx_model/conv-input-rank2-pads4";
+  const Result r = run_limited({"inspect", "-m", found.string(), "--batch", "1"});
+  expect_input_error(r, "(op_type:Conv, node name: conv): [ShapeInferenceError] the weight W has rank 3 but the input X has rank 2");
+}
+
 // ---------------------------------------------------------------------------------------
 // YAML files
 

@@ -190,5 +190,56 @@ TEST(HostileModels, TransposedWeightKeepsItsParameters) {
   EXPECT_EQ(totals(g).params, 32);
 }
 
+// ONNX 1.12's Conv and ConvTranspose inference take the kernel from the weight's dimensions
+// and index the dilations (sized by the input's rank) with them: a weight whose rank differs
+// from the input's read out of bounds inside libonnx (a SEGV, found by fuzz/). The guard
+// runs just before that inference, on the ranks inference has reached, so it also catches a
+// mismatch that appears only mid-graph.
+TEST(HostileModels, ConvWeightOfAnotherRankIsRefusedBeforeOnnxReadsIt) {
+  auto refused = [](const std::string& m, const std::string& op, int w_rank, int x_rank) {
+    EXPECT_EQ(m.rfind("hostile.onnx: shape inference failed: ", 0), 0u) << m;
+    EXPECT_NE(m.find("(op_type:" + op + ", node name: c)"), std::string::npos) << m;
+    EXPECT_NE(m.find("the weight W has rank " + std::to_string(w_rank) + " but the input X has rank " +
+                     std::to_string(x_rank)),
+              std::string::npos)
+        << m;
+  };
+  {  // the fuzzer's input: x is a graph input of rank 2, pads has 4 values
+    ModelBuilder b;
+    b.input("x", {1, 3});
+    b.weight("w", {4, 3, 3}, std::vector<float>(36, 0.5f));
+    ModelBuilder::attr(b.node("Conv", {"x", "w"}, {"y"}, "c"), "pads", std::vector<std::int64_t>{1, 1, 1, 1});
+    b.output("y", 4);
+    refused(error_of(b), "Conv", 3, 2);
+  }
+  {  // rank 2 only after inference of a Flatten, with a 4-D weight
+    ModelBuilder b;
+    b.input("x", {1, 3, 4, 4});
+    b.node("Flatten", {"x"}, {"f"}, "flat");
+    b.weight("w", {2, 48, 1, 1}, std::vector<float>(96, 0.5f));
+    b.node("Conv", {"f", "w"}, {"y"}, "c");
+    b.output("y", 4);
+    refused(error_of(b), "Conv", 4, 2);
+  }
+  for (const std::vector<std::int64_t> w_dims : {std::vector<std::int64_t>{3}, {3, 2, 2, 2, 2}}) {
+    ModelBuilder b;  // a 1-D weight has no dimension 1 to read; a 5-D one over-reads the dilations
+    b.input("x", {1, 3, 4, 4});
+    std::int64_t n = 1;
+    for (auto d : w_dims) n *= d;
+    b.weight("w", w_dims, std::vector<float>(std::size_t(n), 0.5f));
+    b.node("ConvTranspose", {"x", "w"}, {"y"}, "c");
+    b.output("y", 4);
+    refused(error_of(b), "ConvTranspose", int(w_dims.size()), 4);
+  }
+  {  // the control: the same Conv with a weight of the input's rank imports
+    ModelBuilder b;
+    b.input("x", {1, 3, 4, 4});
+    b.weight("w", {4, 3, 3, 3}, std::vector<float>(108, 0.5f));
+    ModelBuilder::attr(b.node("Conv", {"x", "w"}, {"y"}, "c"), "pads", std::vector<std::int64_t>{1, 1, 1, 1});
+    b.output("y", 4);
+    EXPECT_EQ(import(b).tensor("y").shape, (Shape{1, 4, 4, 4}));
+  }
+}
+
 }  // namespace
 }  // namespace sparoa::graph
