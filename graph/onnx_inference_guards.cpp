@@ -32,11 +32,28 @@ void require_weight_of_input_rank(onnx::InferenceContext& ctx) {
   }
 }
 
+// Conv, MaxPool and AveragePool divide by each stride to count the kernel's positions: a
+// stride of 0 is an integer division by zero (SIGFPE inside libonnx, found by fuzz/), and -1
+// can trap too (INT64_MIN / -1). The ONNX spec wants strides of 1 or more anyway.
+void require_positive_strides(onnx::InferenceContext& ctx) {
+  const onnx::AttributeProto* strides = ctx.getAttribute("strides");
+  if (strides == nullptr) return;
+  for (int i = 0; i < strides->ints_size(); ++i) {
+    if (strides->ints(i) < 1) {
+      fail_shape_inference("strides[", i, "] is ", strides->ints(i), ": every stride must be 1 or more");
+    }
+  }
+}
+
 using Guard = void (*)(onnx::InferenceContext&);
 
 const std::pair<const char*, Guard> kGuards[] = {
     {"Conv", require_weight_of_input_rank},
+    {"Conv", require_positive_strides},
     {"ConvTranspose", require_weight_of_input_rank},
+    {"ConvTranspose", require_positive_strides},
+    {"MaxPool", require_positive_strides},
+    {"AveragePool", require_positive_strides},
 };
 
 void install() {
@@ -48,6 +65,7 @@ void install() {
       // The registry hands out const pointers to schemas it owns (and does not define const);
       // replacing the function is the one way to run code between ONNX's steps.
       auto* mutable_schema = const_cast<onnx::OpSchema*>(schema);
+      // (Several guards of one operator nest: each wraps what the last one installed.)
       onnx::InferenceFunction original = schema->GetTypeAndShapeInferenceFunction();
       mutable_schema->TypeAndShapeInferenceFunction(
           [guard = guard, original = std::move(original)](onnx::InferenceContext& ctx) {

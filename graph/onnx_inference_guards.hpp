@@ -1,10 +1,11 @@
 #pragma once
 // Internal to the ONNX importer: checks that run just before ONNX 1.12's own shape inference
 // of an operator, on the types inference has reached by then, and refuse what would make
-// that inference read out of bounds. Debian's libonnx is uninstrumented and not ours to fix;
-// fuzz/ found that its Conv and ConvTranspose inference index the dilations by the weight's
-// rank, so a weight of higher rank than the input dereferences null. The importer refuses
-// such a model with ONNX's own "[ShapeInferenceError] (op_type:Conv, node name: ...)" line.
+// that inference crash. Debian's libonnx is uninstrumented and not ours to fix; fuzz/ found
+// that its Conv and ConvTranspose inference index the dilations by the weight's rank (a
+// weight of higher rank than the input dereferences null), and that Conv and pooling divide
+// by each stride (a stride of 0 is SIGFPE). The importer refuses such a model with ONNX's own
+// "[ShapeInferenceError] (op_type:Conv, node name: ...)" line.
 
 namespace sparoa::graph::detail {
 

@@ -259,12 +259,16 @@ TEST(HostileOnnx, GarbageAndTruncatedModelsAreRefused) {
 }
 
 // Found by fuzz/: ONNX 1.12's Conv inference dereferences null when the weight's rank is not
-// the input's. The guard refuses it before ONNX reads it; the crashing file is replayed as
-// it was found, through the command a user would run.
-TEST(HostileOnnx, ModelThatCrashedOnnxShapeInferenceIsRefused) {
+// the input's, and divides by zero on a stride of 0. The guards refuse both before ONNX reads
+// them; the crashing files are replayed as they were found, through the command a user runs.
+TEST(HostileOnnx, ModelsThatCrashedOnnxShapeInferenceAreRefused) {
   const fs::path found = fs::path(SPAROA_SOURCE_DIR) / "fuzz/regressions/onnx_model/conv-input-rank2-pads4";
   const Result r = run_limited({"inspect", "-m", found.string(), "--batch", "1"});
   expect_input_error(r, "(op_type:Conv, node name: conv): [ShapeInferenceError] the weight W has rank 3 but the input X has rank 2");
+  // and a stride of 0, which ONNX 1.12's Conv inference divides by (SIGFPE)
+  const fs::path stride0 = fs::path(SPAROA_SOURCE_DIR) / "fuzz/regressions/onnx_model/conv-stride-zero";
+  expect_input_error(run_limited({"inspect", "-m", stride0.string()}),
+                     "(op_type:Conv, node name: Conv_0): [ShapeInferenceError] strides[0] is 0: every stride must be 1 or more");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -190,6 +190,14 @@ TEST(HostileModels, TransposedWeightKeepsItsParameters) {
   EXPECT_EQ(totals(g).params, 32);
 }
 
+// How ONNX's shape inference names node 'c' of type `op` in its errors.
+std::string node_of(const std::string& op) {
+  std::string s = "(op_type:";
+  s += op;
+  s += ", node name: c)";
+  return s;
+}
+
 // ONNX 1.12's Conv and ConvTranspose inference take the kernel from the weight's dimensions
 // and index the dilations (sized by the input's rank) with them: a weight whose rank differs
 // from the input's read out of bounds inside libonnx (a SEGV, found by fuzz/). The guard
@@ -198,11 +206,12 @@ TEST(HostileModels, TransposedWeightKeepsItsParameters) {
 TEST(HostileModels, ConvWeightOfAnotherRankIsRefusedBeforeOnnxReadsIt) {
   auto refused = [](const std::string& m, const std::string& op, int w_rank, int x_rank) {
     EXPECT_EQ(m.rfind("hostile.onnx: shape inference failed: ", 0), 0u) << m;
-    EXPECT_NE(m.find("(op_type:" + op + ", node name: c)"), std::string::npos) << m;
-    EXPECT_NE(m.find("the weight W has rank " + std::to_string(w_rank) + " but the input X has rank " +
-                     std::to_string(x_rank)),
-              std::string::npos)
-        << m;
+    EXPECT_NE(m.find(node_of(op)), std::string::npos) << m;
+    std::string ranks = "the weight W has rank ";
+    ranks += std::to_string(w_rank);
+    ranks += " but the input X has rank ";
+    ranks += std::to_string(x_rank);
+    EXPECT_NE(m.find(ranks), std::string::npos) << m;
   };
   {  // the fuzzer's input: x is a graph input of rank 2, pads has 4 values
     ModelBuilder b;
@@ -221,7 +230,7 @@ TEST(HostileModels, ConvWeightOfAnotherRankIsRefusedBeforeOnnxReadsIt) {
     b.output("y", 4);
     refused(error_of(b), "Conv", 4, 2);
   }
-  for (const std::vector<std::int64_t> w_dims : {std::vector<std::int64_t>{3}, {3, 2, 2, 2, 2}}) {
+  for (const auto& w_dims : {std::vector<std::int64_t>{3}, {3, 2, 2, 2, 2}}) {
     ModelBuilder b;  // a 1-D weight has no dimension 1 to read; a 5-D one over-reads the dilations
     b.input("x", {1, 3, 4, 4});
     std::int64_t n = 1;
@@ -238,6 +247,33 @@ TEST(HostileModels, ConvWeightOfAnotherRankIsRefusedBeforeOnnxReadsIt) {
     ModelBuilder::attr(b.node("Conv", {"x", "w"}, {"y"}, "c"), "pads", std::vector<std::int64_t>{1, 1, 1, 1});
     b.output("y", 4);
     EXPECT_EQ(import(b).tensor("y").shape, (Shape{1, 4, 4, 4}));
+  }
+}
+
+// Conv and pooling inference in ONNX 1.12 divide by each stride: a stride of 0 was a SIGFPE
+// inside libonnx (found by fuzz/), and -1 can trap as INT64_MIN / -1.
+TEST(HostileModels, StridesBelowOneAreRefusedBeforeOnnxDividesByThem) {
+  for (const std::string op : {"Conv", "MaxPool", "AveragePool", "ConvTranspose"}) {
+    for (const std::int64_t stride : {std::int64_t{0}, std::int64_t{-1}}) {
+      ModelBuilder b;
+      b.input("x", {1, 3, 8, 8});
+      std::vector<std::string> inputs = {"x"};
+      if (op == "Conv" || op == "ConvTranspose") {
+        b.weight("w", {3, 3, 3, 3}, std::vector<float>(81, 0.5f));
+        inputs.push_back("w");
+      }
+      auto& n = b.node(op, inputs, {"y"}, "c");
+      if (op == "MaxPool" || op == "AveragePool") ModelBuilder::attr(n, "kernel_shape", std::vector<std::int64_t>{3, 3});
+      ModelBuilder::attr(n, "strides", std::vector<std::int64_t>{2, stride});
+      b.output("y", 4);
+      const std::string m = error_of(b);
+      EXPECT_EQ(m.rfind("hostile.onnx: shape inference failed: ", 0), 0u) << op << ": " << m;
+      EXPECT_NE(m.find(node_of(op)), std::string::npos) << m;
+      std::string why = "strides[1] is ";
+      why += std::to_string(stride);
+      why += ": every stride must be 1 or more";
+      EXPECT_NE(m.find(why), std::string::npos) << m;
+    }
   }
 }
 
