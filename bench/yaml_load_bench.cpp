@@ -9,20 +9,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "support/read_file.hpp"
 #include "support/yaml_load.hpp"
 
 namespace {
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read_file(const std::filesystem::path& p) { return sparoa::read_text_file(p, sparoa::kMaxYamlBytes, "YAML"); }
 
 // A schedule of `n` entries in the layout of DESIGN.md's schedule schema.
 std::string schedule_text(int n) {

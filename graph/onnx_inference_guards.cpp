@@ -8,11 +8,10 @@
 #include <string>
 #include <utility>
 
+#include "graph/onnx_import.hpp"  // kMaxOpset
+
 namespace sparoa::graph::detail {
 namespace {
-
-// The newest opset whose schemas we look up; the importer refuses newer models anyway.
-constexpr int kNewestOpset = 20;
 
 int rank_of(const onnx::InferenceContext& ctx, std::size_t input) {
   return ctx.getInputType(input)->tensor_type().shape().dim_size();
@@ -59,7 +58,7 @@ const std::pair<const char*, Guard> kGuards[] = {
 void install() {
   for (const auto& [op, guard] : kGuards) {
     std::set<const onnx::OpSchema*> done;
-    for (int version = 1; version <= kNewestOpset; ++version) {
+    for (int version = 1; version <= int(kMaxOpset); ++version) {  // the importer refuses newer models
       const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(op, version);
       if (schema == nullptr || !done.insert(schema).second) continue;
       // The registry hands out const pointers to schemas it owns (and does not define const);
